@@ -1,0 +1,225 @@
+"""`gpt-oss-py`: the thin click layer over the Python core.
+
+Commands (stdout is data; errors are one line on stderr, `gpt-oss-py: ...`):
+  harmony render [FILE|-] [--date D] [--reasoning low|medium|high]
+  harmony parse  [FILE|-] [--openai] [--stop-type T] [--field NAME]
+  context check  [FILE|-] --max-tokens N [--url U] [--json]
+  stats summarize [FILE|-] [--column C] [--json] [--histogram]
+  stats compare OLD NEW [--json]
+
+Library modules are imported inside each command so `--help` and `render` start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from .errors import EXIT_CONTEXT, InputError
+
+REASONING_CHOICES = ("low", "medium", "high")
+PARSE_FIELDS = ("final", "analysis", "commentary", "stop", "complete", "tool_calls")
+
+
+def _read_input(source: str) -> str:
+    """The text of FILE, or of stdin for `-`."""
+    try:
+        if source == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(source, "rb") as handle:
+                data = handle.read()
+    except OSError as err:
+        raise InputError(f"cannot read {source}: {err.strerror}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{'stdin' if source == '-' else source}: not UTF-8 text") from None
+
+
+def _echo_json(data: object) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False))
+
+
+def _default_url() -> str:
+    host = os.environ.get("GPT_OSS_HOST", "127.0.0.1")
+    port = os.environ.get("GPT_OSS_PORT", "8000")
+    return (os.environ.get("GPT_OSS_URL") or f"http://{host}:{port}").rstrip("/")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="gpt-oss-suite", prog_name="gpt-oss-py")
+def cli() -> None:
+    """Harmony rendering/parsing, context checks and statistics for gpt-oss on llama.cpp."""
+
+
+@cli.group()
+def harmony() -> None:
+    """Render conversations to Harmony prompts and parse Harmony replies."""
+
+
+@harmony.command("render")
+@click.argument("source", default="-", metavar="[FILE|-]")
+@click.option(
+    "--date", metavar="YYYY-MM-DD", help="Current date in the system message (default: today)."
+)
+@click.option(
+    "--reasoning",
+    type=click.Choice(REASONING_CHOICES),
+    help="Reasoning effort (default: the input's, else medium).",
+)
+def harmony_render(source: str, date: str | None, reasoning: str | None) -> None:
+    """Print the Harmony prompt for a JSON conversation, exactly as llama.cpp renders it.
+
+    The input is an /apply-template body: {"messages": [...], "tools": [...],
+    "reasoning_effort": ..., "chat_template_kwargs": {"model_identity": ...}}, plus
+    optional "date" and "knowledge_cutoff". The prompt ends with <|start|>assistant and
+    no newline. Invalid input (e.g. a broken tool schema) exits 2.
+    """
+    from .harmony import load_conversation, render_conversation
+
+    name = "stdin" if source == "-" else source
+    conversation = load_conversation(_read_input(source), name)
+    prompt = render_conversation(conversation, date=date, reasoning_effort=reasoning)
+    click.echo(prompt, nl=False)
+
+
+@harmony.command("parse")
+@click.argument("source", default="-", metavar="[FILE|-]")
+@click.option("--openai", is_flag=True, help="The input is a /v1/chat/completions JSON reply.")
+@click.option(
+    "--stop-type", metavar="TYPE", help="The reply's stop_type (eos, limit, ...) for raw text."
+)
+@click.option(
+    "--field",
+    type=click.Choice(PARSE_FIELDS),
+    help="Print only this field (text raw, others as JSON).",
+)
+def harmony_parse(source: str, openai: bool, stop_type: str | None, field: str | None) -> None:
+    """Parse a gpt-oss reply into JSON: final, analysis, commentary, tool_calls, stop,
+    complete, special_tokens_stripped, warnings, messages.
+
+    Reads raw Harmony text (special tokens kept), a /completion JSON reply, or with
+    --openai (or when it has "choices") an OpenAI-shape reply. Warnings also go to stderr.
+    """
+    from .harmony_parse import parse_any, parse_completion
+
+    text = _read_input(source)
+    try:
+        result = parse_completion(text, stop_type) if stop_type else parse_any(text, openai)
+    except ValueError as err:
+        raise InputError(str(err)) from None
+    for warning in result["warnings"]:
+        click.echo(f"gpt-oss-py: {warning}", err=True)
+    if field is None:
+        _echo_json(result)
+    elif isinstance(result[field], str):
+        click.echo(result[field], nl=False)
+    else:
+        _echo_json(result[field])
+
+
+@cli.group()
+def context() -> None:
+    """Check prompts against the server's per-slot context."""
+
+
+@context.command("check")
+@click.argument("source", default="-", metavar="[FILE|-]")
+@click.option(
+    "--url",
+    metavar="URL",
+    help="Server URL (default: $GPT_OSS_URL or http://$GPT_OSS_HOST:$GPT_OSS_PORT).",
+)
+@click.option(
+    "--max-tokens",
+    type=click.IntRange(min=0),
+    required=True,
+    help="Tokens to reserve for the reply.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+def context_check(source: str, url: str | None, max_tokens: int, as_json: bool) -> None:
+    """Count the prompt with the server's /tokenize and compare prompt + max tokens with
+    the per-slot n_ctx from /props. Exit 5 when it does not fit; 3 unreachable, 4 loading,
+    6 server error. GPT_OSS_API_KEY is sent as a bearer token.
+
+    JSON: {"fits", "prompt_tokens", "max_tokens", "needed", "n_ctx", "free", "exact"}.
+    """
+    from .context import check_context, format_report
+
+    prompt = _read_input(source)
+    report = check_context(url or _default_url(), prompt, max_tokens)
+    if as_json:
+        _echo_json(report)
+    else:
+        click.echo(format_report(report))
+    if not report["fits"]:
+        sys.exit(EXIT_CONTEXT)
+
+
+@cli.group()
+def stats() -> None:
+    """Latency statistics."""
+
+
+@stats.command("summarize")
+@click.argument("source", default="-", metavar="[FILE|-]")
+@click.option(
+    "--column", metavar="NAME|N", help="Read this CSV column (header name or 1-based index)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--histogram", is_flag=True, help="Also print a text histogram (text output only).")
+def stats_summarize(source: str, column: str | None, as_json: bool, histogram: bool) -> None:
+    """Summarize numbers (one per line, or a CSV column): count, min, mean, stdev, p50,
+    p90, p95, p99 (nearest rank), max, spikes (> 2x p50). No numbers exits 2.
+    """
+    from .stats import format_summary, parse_samples, summarize
+    from .stats import histogram as text_histogram
+
+    try:
+        samples = parse_samples(_read_input(source), column)
+        summary = summarize(samples)
+    except ValueError as err:
+        raise InputError(str(err)) from None
+    if as_json:
+        _echo_json(summary)
+        return
+    click.echo(format_summary(summary))
+    if histogram:
+        for line in text_histogram(samples):
+            click.echo(line)
+
+
+@stats.command("compare")
+@click.argument("old", metavar="OLD.json")
+@click.argument("new", metavar="NEW.json")
+@click.option("--json", "as_json", is_flag=True, help="Print the deltas as JSON.")
+def stats_compare(old: str, new: str, as_json: bool) -> None:
+    """Compare two `stats summarize --json` outputs: old, new, delta, % per statistic."""
+    from .stats import compare
+
+    summaries = []
+    for path in (old, new):
+        try:
+            summaries.append(json.loads(_read_input(path)))
+        except ValueError:
+            raise InputError(f"{path}: not a JSON summary") from None
+    deltas = compare(*summaries)
+    if as_json:
+        _echo_json(deltas)
+        return
+    for key, row in deltas.items():
+        pct = "" if row["pct"] is None else f" ({row['pct']:+.1f}%)"
+        click.echo(f"{key:>6}: {row['old']:.2f} -> {row['new']:.2f} {row['delta']:+.2f}{pct}")
+
+
+def main() -> None:
+    """Entry point of `gpt-oss-py`."""
+    cli(prog_name="gpt-oss-py")
+
+
+if __name__ == "__main__":
+    main()

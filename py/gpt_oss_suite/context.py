@@ -1,0 +1,171 @@
+"""Exact context checks against a running llama-server.
+
+The prompt is counted with the server's own tokenizer (`POST /tokenize`, special tokens
+parsed, so each Harmony marker is one token) and compared with the **per-slot** context
+from `GET /props` (`default_generation_settings.n_ctx`): with `-c 384 -np 4` a current
+server gives each slot 256 tokens, and a request must fit in one slot.
+
+A prompt fits when  prompt_tokens + max_tokens <= n_ctx.
+
+When the server has no `/tokenize` (an OpenAI-compatible server that is not llama.cpp),
+the count falls back to a conservative estimate, ceil(UTF-8 bytes / 3) — real BPE
+vocabularies average about 4 bytes per token on English text — and the result says
+`"exact": false`.
+
+`requests` is imported inside the functions that use it: `gpt-oss-py --help` and
+`harmony render` should not pay for it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+from .errors import LoadingError, ServerError, UnreachableError
+
+DEFAULT_TIMEOUT = 10.0
+API_KEY_ENV = "GPT_OSS_API_KEY"
+ESTIMATE_BYTES_PER_TOKEN = 3
+
+
+class ServerClient:
+    """A tiny JSON client for one llama-server URL; `/props` is cached for its lifetime
+    (one CLI call), so several checks in one run read it once."""
+
+    def __init__(self, url: str, api_key: str | None = None, timeout: float = DEFAULT_TIMEOUT):
+        self.url = url.rstrip("/")
+        self.api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV) or None
+        self.timeout = timeout
+        self._props: dict | None = None
+        self._session = None
+
+    def _headers(self) -> dict:
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        return headers
+
+    def request(self, method: str, path: str, body: Any = None, allow_404: bool = False) -> Any:
+        """Send a request and return the decoded JSON (None for an allowed 404).
+
+        Raises UnreachableError (3), LoadingError (4) or ServerError (6), one line each.
+        """
+        import requests
+
+        if self._session is None:
+            self._session = requests.Session()
+        target = self.url + path
+        try:
+            reply = self._session.request(
+                method, target, json=body, headers=self._headers(), timeout=self.timeout
+            )
+        except requests.Timeout:
+            raise UnreachableError(
+                f"no answer from {self.url} within {self.timeout:g}s ({method} {path})"
+            ) from None
+        except requests.RequestException:
+            raise UnreachableError(
+                f"server not reachable at {self.url} (is gpt-oss-fast.sh running?)"
+            ) from None
+        if reply.status_code == 503:
+            raise LoadingError(f"server at {self.url} is still loading the model (HTTP 503)")
+        if reply.status_code == 404 and allow_404:
+            return None
+        if reply.status_code >= 400:
+            raise ServerError(
+                f"{method} {path} failed: HTTP {reply.status_code}: {_error_message(reply)}"
+            )
+        try:
+            return reply.json()
+        except ValueError:
+            raise ServerError(f"{method} {path}: the reply is not JSON") from None
+
+    def props(self) -> dict:
+        """`GET /props`, read once per client."""
+        if self._props is None:
+            props = self.request("GET", "/props")
+            if not isinstance(props, dict):
+                raise ServerError("GET /props: the reply is not a JSON object")
+            self._props = props
+        return self._props
+
+    def per_slot_context(self) -> int:
+        """The per-slot context size: `/props` default_generation_settings.n_ctx."""
+        settings = self.props().get("default_generation_settings") or {}
+        n_ctx = settings.get("n_ctx") if isinstance(settings, dict) else None
+        if not isinstance(n_ctx, int) or n_ctx <= 0:
+            raise ServerError("GET /props: no default_generation_settings.n_ctx in the reply")
+        return n_ctx
+
+    def count_tokens(self, text: str) -> tuple[int, bool]:
+        """(token count, exact?) — `/tokenize` with parse_special, else an estimate."""
+        reply = self.request(
+            "POST", "/tokenize", {"content": text, "parse_special": True}, allow_404=True
+        )
+        if reply is None:
+            return estimate_tokens(text), False
+        tokens = reply.get("tokens") if isinstance(reply, dict) else None
+        if not isinstance(tokens, list):
+            raise ServerError("POST /tokenize: no token list in the reply")
+        return len(tokens), True
+
+
+def _error_message(reply: Any) -> str:
+    try:
+        data = reply.json()
+    except ValueError:
+        return (reply.text or "").strip().splitlines()[0][:200] if reply.text else "no body"
+    if isinstance(data, dict):
+        error = data.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+        if isinstance(error, str):
+            return error
+    return str(data)[:200]
+
+
+def estimate_tokens(text: str) -> int:
+    """Conservative token estimate when the server cannot count: ceil(bytes / 3)."""
+    return math.ceil(len(text.encode("utf-8")) / ESTIMATE_BYTES_PER_TOKEN)
+
+
+def fit_report(prompt_tokens: int, max_tokens: int, n_ctx: int, exact: bool = True) -> dict:
+    """The verdict with its numbers (the `--json` shape of `context check`)."""
+    needed = prompt_tokens + max_tokens
+    return {
+        "fits": needed <= n_ctx,
+        "prompt_tokens": prompt_tokens,
+        "max_tokens": max_tokens,
+        "needed": needed,
+        "n_ctx": n_ctx,
+        "free": n_ctx - needed,
+        "exact": exact,
+    }
+
+
+def check_context(
+    url: str,
+    prompt: str,
+    max_tokens: int,
+    *,
+    api_key: str | None = None,
+    client: ServerClient | None = None,
+) -> dict:
+    """Count `prompt` on the server and compare with its per-slot context."""
+    if max_tokens < 0:
+        raise ValueError("max_tokens must be >= 0")
+    client = client or ServerClient(url, api_key=api_key)
+    n_ctx = client.per_slot_context()
+    prompt_tokens, exact = client.count_tokens(prompt)
+    return fit_report(prompt_tokens, max_tokens, n_ctx, exact)
+
+
+def format_report(report: dict) -> str:
+    """One human line, e.g. `fits: 120 prompt + 64 reserved = 184 of 256 per-slot tokens`."""
+    verb = "fits" if report["fits"] else "does not fit"
+    estimate = "" if report["exact"] else " (prompt tokens estimated: no /tokenize)"
+    return (
+        f"{verb}: {report['prompt_tokens']} prompt + {report['max_tokens']} reserved = "
+        f"{report['needed']} of {report['n_ctx']} per-slot tokens{estimate}"
+    )
