@@ -177,10 +177,17 @@ rpc_supported() {
   [[ "$out" != *"RPC not supported"* ]]
 }
 
-quoted_argv() { # quoted_argv → the argv as one shell-quoted line
-  local line
-  printf -v line '%q ' "${argv[@]}"
-  printf '%s\n' "${line% }"
+quoted_argv() { # quoted_argv → the argv as one line a shell reads back the same
+  local arg line="" quoted
+  for arg in "${argv[@]}"; do
+    if [[ "$arg" =~ ^[A-Za-z0-9_./:=,+@%-]+$ ]]; then
+      quoted=$arg
+    else
+      printf -v quoted '%q' "$arg"
+    fi
+    line+="${line:+ }$quoted"
+  done
+  printf '%s\n' "$line"
 }
 
 http_status() { # http_status URL → the HTTP status, 000 when nothing answers
@@ -376,11 +383,13 @@ mkdir -p "$state"
 printf '%s\n' "${argv[@]}" >"$state/server.argv"
 printf '%s\n' "$url" >"$state/server.url"
 # The key reaches the server through its environment, never through argv (ps shows argv).
-if ((foreground)); then
-  LLAMA_API_KEY=${GPT_OSS_API_KEY:-${LLAMA_API_KEY:-}} "${argv[@]}" >"$state/server.log" 2>&1 &
-else
-  LLAMA_API_KEY=${GPT_OSS_API_KEY:-${LLAMA_API_KEY:-}} nohup "${argv[@]}" >"$state/server.log" 2>&1 &
+# Only when there is one: the Aug-2025 server treats an empty LLAMA_API_KEY as a key.
+if [[ -n "${GPT_OSS_API_KEY:-}" ]]; then
+  export LLAMA_API_KEY=$GPT_OSS_API_KEY
 fi
+launcher=(nohup)
+((foreground)) && launcher=()
+"${launcher[@]}" "${argv[@]}" >"$state/server.log" 2>&1 &
 started_pid=$!
 echo "$started_pid" >"$state/server.pid"
 
@@ -399,7 +408,8 @@ release_lock
 report false "$started_pid"
 
 if ((foreground)); then
-  trap 'stop_ours; exit 130' INT TERM
+  trap 'stop_ours; exit 130' INT
+  trap 'stop_ours; exit 143' TERM
   say "running in the foreground; Ctrl-C stops the server"
   started_pid="" # from here on, its end is the normal end
   wait_status=0

@@ -27,11 +27,14 @@ live_pid_from() {
 }
 
 server_pid() { # server_pid → our running llama-server's pid
-  local dir argv0
+  local dir
+  local -a args=()
   dir=$(state_dir)
   [[ -f "$dir/server.argv" ]] || return 1
-  argv0=$(head -n 1 "$dir/server.argv")
-  live_pid_from "$dir/server.pid" "$argv0"
+  mapfile -t args <"$dir/server.argv"
+  # Match the arguments, not argv[0]: a wrapper script (a shim, our test stub) may
+  # exec another program that keeps the arguments but not the name.
+  live_pid_from "$dir/server.pid" "${args[*]:1}"
 }
 
 keepalive_pid() { # keepalive_pid → our running keepalive loop's pid

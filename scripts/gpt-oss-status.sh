@@ -1,0 +1,331 @@
+#!/usr/bin/env bash
+# Usage: gpt-oss-status.sh [options]
+# Summary: is the llama-server up, what does it run, and is it fast right now?
+#
+# Shows the URL and health; the model file, quant and size; slots total and busy; the
+# per-slot context; the settings the server reports (and, for the suite's own server,
+# the command line gpt-oss-fast.sh started it with); whether our keepalive runs; and
+# one fresh probe request — a streaming /completion (temperature 0, no prompt cache)
+# giving time to first token, prompt tok/s and decode tok/s (the server's timings).
+# When the probe decodes at less than half the median of the last gpt-oss-bench.sh run
+# on the same model (its state file, last-bench.json), it warns: the model is probably
+# being paged out (the guide's "slow or spiky latency"; try GPT_OSS_KEEPALIVE_SECS=1).
+#
+# Options:
+#       --url URL          server (default: $GPT_OSS_URL, else our running server's
+#                          recorded URL, else http://127.0.0.1:8000)
+#       --json             one JSON object on stdout (shape below)
+#       --no-probe         skip the probe request
+#   -n, --max-tokens N     tokens the probe decodes (default 8)
+#   -h, --help             show this help
+#
+# JSON (keys always present; null when unknown):
+#   {"url", "health": "ok"|"loading"|"down"|"error", "reason": null|TEXT,
+#    "ours": BOOL, "pid": null|N,
+#    "model": {"path", "alias", "quant", "size_bytes", "local": BOOL},
+#    "slots": {"total", "busy"}, "n_ctx_per_slot", "build",
+#    "server_argv": null|[ARG...]  (our server only: from the state dir),
+#    "keepalive": {"running": BOOL, "pid"},
+#    "probe": null | {"max_tokens", "prompt_n", "predicted_n", "ttft_ms", "total_ms",
+#                     "prompt_ms", "prompt_tps", "predicted_ms", "decode_tps"},
+#    "last_bench": null | {"decode_tps_median", "created", "model"},
+#    "warnings": [TEXT...]}
+# When the server is down or loading only url, health and reason are filled in.
+#
+# Environment: GPT_OSS_URL (or GPT_OSS_HOST/GPT_OSS_PORT), GPT_OSS_API_KEY (bearer
+# token, never on the command line), GPT_OSS_DEBUG=1 (trace).
+# State read: ${XDG_STATE_HOME:-~/.local/state}/gpt-oss/ (server.pid, server.argv,
+# server.url, keepalive.pid, last-bench.json).
+# Exit codes: 0 ok (warnings included), 2 usage, 3 server down (the reason is given),
+# 4 model still loading, 5/6 the probe failed (context too small / server error).
+set -euo pipefail
+script=${BASH_SOURCE[0]}
+[[ -L $script ]] && script=$(readlink -f -- "$script")
+[[ $script == */* ]] || script=./$script
+# shellcheck source=scripts/lib/common.sh
+source "${script%/*}/lib/common.sh"
+# shellcheck source=scripts/lib/json.sh
+source "${script%/*}/lib/json.sh"
+# shellcheck source=scripts/lib/state.sh
+source "${script%/*}/lib/state.sh"
+# shellcheck source=scripts/lib/model_pick.sh
+source "${script%/*}/lib/model_pick.sh"
+# shellcheck source=scripts/lib/timed_request.sh
+source "${script%/*}/lib/timed_request.sh"
+
+url=
+want_json=false
+probe=true
+max_tokens=8
+while (($#)); do
+  case $1 in
+    --url) require_value "$@"; url=$2; shift 2 ;;
+    --url=*) url=${1#*=}; shift ;;
+    --json) want_json=true; shift ;;
+    --no-probe) probe=false; shift ;;
+    -n | --max-tokens) require_value "$@"; max_tokens=$2; shift 2 ;;
+    --max-tokens=*) max_tokens=${1#*=}; shift ;;
+    -h | --help) print_usage "$script"; exit 0 ;;
+    *) usage_error "unknown argument '$1'" ;;
+  esac
+done
+require_uint --max-tokens "$max_tokens" 1
+max_tokens=$((10#$max_tokens))
+
+state=$(state_dir)
+our_pid=
+our_pid=$(server_pid 2>/dev/null) || our_pid=
+if [[ -z $url ]]; then
+  # Knobs first; with none set, the server gpt-oss-fast.sh started wherever it listens.
+  if [[ -z ${GPT_OSS_URL:-}${GPT_OSS_HOST:-}${GPT_OSS_PORT:-} && -n $our_pid && -s $state/server.url ]]; then
+    url=$(<"$state/server.url")
+  else
+    url=$(default_url)
+  fi
+fi
+url=${url%/}
+ours=false
+if [[ -n $our_pid && -s $state/server.url && $(<"$state/server.url") == "$url" ]]; then
+  ours=true
+fi
+
+# Set through printf -v by the helpers below (declared here for readers and shellcheck).
+url_j='' reason_j='' path_j='' alias_j='' quant_j='' build_j='' size_j='' total_j=''
+busy_j='' ctx_j='' ka_j='' a='' b='' c='' d='' e='' f='' body=''
+now_m='' then_m='' now_t='' then_t='' tt='' tot='' pt='' dt='' bt=''
+
+# --- JSON helpers: values as JSON text ---
+jstr() { # jstr VAR TEXT → VAR = "TEXT" as a JSON string, or null when TEXT is empty
+  local _s
+  if [[ -z $2 ]]; then
+    printf -v "$1" 'null'
+  else
+    json_escape_to _s "$2"
+    printf -v "$1" '"%s"' "$_s"
+  fi
+}
+jnum() { # jnum VAR TEXT → VAR = TEXT when it is a number, else null
+  if [[ $2 =~ ^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]]; then printf -v "$1" '%s' "$2"; else printf -v "$1" 'null'; fi
+}
+ms_of() { # ms_of VAR MICROSECONDS → "123.456"
+  printf -v "$1" '%d.%03d' "$(($2 / 1000))" "$(($2 % 1000))"
+}
+ms1() { # ms1 VAR MICROSECONDS → "123.4"
+  printf -v "$1" '%d.%d' "$(($2 / 1000))" "$(($2 % 1000 / 100))"
+}
+milli() { # milli VAR NUMBER → VAR = round(NUMBER * 1000) for plain decimals; fails otherwise
+  local int frac
+  [[ $2 =~ ^([0-9]+)(\.([0-9]*))?$ ]] || return 1
+  int=${BASH_REMATCH[1]} frac=${BASH_REMATCH[3]}000
+  printf -v "$1" '%d' "$((10#$int * 1000 + 10#${frac:0:3}))"
+}
+one_decimal() { # one_decimal VAR NUMBER → "61.2" (plain decimals), the text as is otherwise
+  local m
+  if milli m "$2"; then printf -v "$1" '%d.%d' "$((m / 1000))" "$((m % 1000 / 100))"; else printf -v "$1" '%s' "$2"; fi
+}
+
+# --- health: down (3) and loading (4) end here ---
+tr_health "$url"
+reason=
+case $TR_HEALTH in
+  ok) health=ok ;;
+  loading) health=loading reason="the model is still loading (HTTP 503)" ;;
+  down) health=down reason="nothing answers at $url: $TR_ERR_MSG" ;;
+  *) health=error reason="/health answered HTTP ${TR_HEALTH#http-}" ;;
+esac
+if [[ $health != ok ]]; then
+  if $want_json; then
+    jstr url_j "$url"
+    jstr reason_j "$reason"
+    printf '{"url":%s,"health":"%s","reason":%s}\n' "$url_j" "$health" "$reason_j"
+  fi
+  case $health in
+    down) die "$EXIT_UNREACHABLE" "server not reachable at $url ($TR_ERR_MSG; is gpt-oss-fast.sh running?)" ;;
+    loading) die "$EXIT_LOADING" "the server at $url is still loading the model (HTTP 503); retry shortly" ;;
+    *) die "$EXIT_SERVER" "the server at $url is not healthy: $reason" ;;
+  esac
+fi
+
+warnings=()
+# --- what the server reports ---
+props=$(curl_json --max-time 10 "$url/props" 2>/dev/null) || props=
+model_path='' alias='' quant='' build='' total_slots='' n_ctx='' gen=''
+props_error=
+json_object_field_to props_error "$props" error 2>/dev/null || true
+if [[ $props == '{'* && -z $props_error ]]; then
+  json_string_field_to model_path "$props" model_path || true
+  json_string_field_to alias "$props" model_alias || true
+  json_string_field_to quant "$props" model_ftype || true
+  json_string_field_to build "$props" build_info || true
+  json_number_field_to total_slots "$props" total_slots || true
+  json_object_field_to gen "$props" default_generation_settings &&
+    json_number_field_to n_ctx "$gen" n_ctx || true
+else
+  warnings+=("/props did not answer with the server's properties${props:+: ${props:0:120}}")
+fi
+if [[ -z $quant && -n $model_path ]]; then
+  read -r _ quant _ <<<"$(quant_rank "$model_path")"
+  [[ $quant == unknown ]] && quant=
+fi
+size='' local_file=false
+if [[ -n $model_path && -f $model_path ]]; then
+  local_file=true
+  size=$(stat -c %s -- "$model_path" 2>/dev/null || stat -f %z -- "$model_path" 2>/dev/null || true)
+fi
+
+# /slots (on by default; --no-slots turns it off): total and busy. Else /props' total.
+slots_json=$(curl_json --max-time 10 "$url/slots" 2>/dev/null) || slots_json=
+busy=''
+if [[ $slots_json == '['* ]]; then
+  # One "is_processing" per slot, whatever else a server version puts in a slot.
+  marks=${slots_json//\"is_processing\":/$'\x1f'}
+  marks=${marks//[^$'\x1f']/}
+  if ((${#marks} > 0)); then
+    total_slots=${#marks}
+    marks=${slots_json//\"is_processing\":true/$'\x1f'}
+    marks=${marks//[^$'\x1f']/}
+    busy=${#marks}
+  fi
+fi
+
+# --- ours: the command line it was started with; the keepalive ---
+argv_json=null argv_text=''
+if $ours && [[ -s $state/server.argv ]]; then
+  argv_json=''
+  while IFS= read -r arg; do
+    jstr a "$arg"
+    argv_json+=${argv_json:+,}$a
+    printf -v arg '%q' "$arg"
+    argv_text+=${argv_text:+ }$arg
+  done <"$state/server.argv"
+  argv_json="[$argv_json]"
+fi
+keepalive=''
+keepalive=$(keepalive_pid 2>/dev/null) || keepalive=
+
+# --- the last bench on record ---
+bench_file=$state/last-bench.json
+bench_decode='' bench_created='' bench_model=''
+if [[ -s $bench_file ]]; then
+  bench_text=$(<"$bench_file")
+  json_number_field_to bench_decode "$bench_text" decode_tps_median || true
+  json_string_field_to bench_created "$bench_text" created || true
+  json_string_field_to bench_model "$bench_text" model || true
+  unset bench_text
+fi
+
+# --- the probe ---
+probe_status=0
+p_ttft='' p_total='' p_prompt_n='' p_pred_n='' p_prompt_ms='' p_prompt_tps='' p_pred_ms='' p_decode_tps=''
+if $probe; then
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpt-oss-status.XXXXXX")
+  trap 'rm -rf "$tmp"' EXIT
+  tr_request_body body "$TR_DEFAULT_PROMPT" "$max_tokens"
+  printf '%s' "$body" >"$tmp/body.json"
+  timed_completion "$url" "$tmp/body.json"
+  if tr_check "$url"; then
+    p_ttft_us=$((TR_T1 - TR_T0)) p_total_us=$((TR_T2 - TR_T0))
+    ms_of p_ttft "$p_ttft_us"
+    ms_of p_total "$p_total_us"
+    t=$TR_TIMINGS
+    json_number_field_to p_prompt_n "$t" prompt_n || true
+    json_number_field_to p_pred_n "$t" predicted_n || true
+    json_number_field_to p_prompt_ms "$t" prompt_ms || true
+    json_number_field_to p_prompt_tps "$t" prompt_per_second || true
+    json_number_field_to p_pred_ms "$t" predicted_ms || true
+    json_number_field_to p_decode_tps "$t" predicted_per_second || true
+  else
+    probe_status=$TR_ERR_CODE
+    probe_error=$TR_ERR_MSG
+  fi
+fi
+
+# Paging sign: decode far below the last bench of the same model.
+if [[ -n $p_decode_tps && -n $bench_decode ]] &&
+  [[ -z $bench_model || -z $model_path || $bench_model == "$model_path" ]] &&
+  milli now_m "$p_decode_tps" && milli then_m "$bench_decode" && ((now_m * 2 < then_m)); then
+  one_decimal now_t "$p_decode_tps"
+  one_decimal then_t "$bench_decode"
+  warnings+=("decode is $now_t tok/s, under half the $then_t tok/s median of the last bench${bench_created:+ ($bench_created)}: the model is probably being paged out; keep it resident (GPT_OSS_KEEPALIVE_SECS=1) and check free memory")
+fi
+
+# --- output ---
+if $want_json; then
+  jstr url_j "$url"
+  jstr path_j "$model_path"
+  jstr alias_j "$alias"
+  jstr quant_j "$quant"
+  jstr build_j "$build"
+  jnum size_j "$size"
+  jnum total_j "$total_slots"
+  jnum busy_j "$busy"
+  jnum ctx_j "$n_ctx"
+  jnum pid_j "$our_pid"
+  $ours || pid_j=null
+  jnum ka_j "$keepalive"
+  probe_j=null
+  if [[ -n $p_total ]]; then
+    jnum a "$p_prompt_n"; jnum b "$p_pred_n"; jnum c "$p_prompt_ms"
+    jnum d "$p_prompt_tps"; jnum e "$p_pred_ms"; jnum f "$p_decode_tps"
+    printf -v probe_j '{"max_tokens":%d,"prompt_n":%s,"predicted_n":%s,"ttft_ms":%s,"total_ms":%s,"prompt_ms":%s,"prompt_tps":%s,"predicted_ms":%s,"decode_tps":%s}' \
+      "$max_tokens" "$a" "$b" "$p_ttft" "$p_total" "$c" "$d" "$e" "$f"
+  fi
+  bench_j=null
+  if [[ -n $bench_decode ]]; then
+    jstr a "$bench_created"; jstr b "$bench_model"
+    printf -v bench_j '{"decode_tps_median":%s,"created":%s,"model":%s}' "$bench_decode" "$a" "$b"
+  fi
+  warn_j=''
+  for w in ${warnings[@]+"${warnings[@]}"}; do
+    jstr a "$w"
+    warn_j+=${warn_j:+,}$a
+  done
+  [[ $probe_status == 0 ]] || { jstr a "probe failed: $probe_error"; warn_j+=${warn_j:+,}$a; }
+  printf '{"url":%s,"health":"ok","reason":null,"ours":%s,"pid":%s,"model":{"path":%s,"alias":%s,"quant":%s,"size_bytes":%s,"local":%s},"slots":{"total":%s,"busy":%s},"n_ctx_per_slot":%s,"build":%s,"server_argv":%s,"keepalive":{"running":%s,"pid":%s},"probe":%s,"last_bench":%s,"warnings":[%s]}\n' \
+    "$url_j" "$ours" "$pid_j" "$path_j" "$alias_j" "$quant_j" "$size_j" "$local_file" \
+    "$total_j" "$busy_j" "$ctx_j" "$build_j" "$argv_json" \
+    "$([[ -n $keepalive ]] && echo true || echo false)" "$ka_j" "$probe_j" "$bench_j" "$warn_j"
+else
+  human_size() { # human_size BYTES → "98.2 MB"
+    local b=$1
+    if ((b >= 1000000000)); then printf '%d.%d GB' $((b / 1000000000)) $((b % 1000000000 / 100000000))
+    elif ((b >= 1000000)); then printf '%d.%d MB' $((b / 1000000)) $((b % 1000000 / 100000))
+    else printf '%d KB' $((b / 1000)); fi
+  }
+  line() { printf '%-12s %s\n' "$1" "$2"; }
+  if $ours; then line url "$url  (ours: gpt-oss-fast.sh, pid $our_pid)"; else line url "$url"; fi
+  line health ok
+  model_line=${model_path:-unknown}
+  [[ -n $quant ]] && model_line+="  ($quant"
+  [[ -n $size ]] && model_line+=$([[ -n $quant ]] && printf ', ' || printf '  (')$(human_size "$size")
+  [[ -n $quant || -n $size ]] && model_line+=")"
+  [[ -n $model_path && $local_file == false ]] && model_line+="  (not a local file)"
+  line model "$model_line"
+  line slots "${total_slots:-unknown} total, ${busy:-unknown} busy"
+  line context "${n_ctx:-unknown} tokens per slot"
+  [[ -n $build ]] && line build "$build"
+  if [[ -n $argv_text ]]; then
+    line started "$argv_text"
+  else
+    line started "not our server: its command line is unknown (server-reported settings above)"
+  fi
+  if [[ -n $keepalive ]]; then line keepalive "running (pid $keepalive)"; else line keepalive "not running"; fi
+  if [[ -n $p_total ]]; then
+    one_decimal pt "$p_prompt_tps"
+    one_decimal dt "$p_decode_tps"
+    ms1 tt "$p_ttft_us"
+    ms1 tot "$p_total_us"
+    line probe "${p_pred_n:-?} tokens in $tot ms: TTFT $tt ms, prompt $pt tok/s (${p_prompt_n:-?} tokens), decode $dt tok/s"
+  elif $probe; then
+    line probe "failed: $probe_error"
+  else
+    line probe "skipped (--no-probe)"
+  fi
+  if [[ -n $bench_decode ]]; then
+    one_decimal bt "$bench_decode"
+    line "last bench" "decode $bt tok/s median${bench_created:+ ($bench_created)}"
+  fi
+fi
+for w in ${warnings[@]+"${warnings[@]}"}; do warn "$w"; done
+((probe_status == 0)) || die "$probe_status" "the probe request failed: $probe_error"
+exit 0
