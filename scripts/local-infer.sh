@@ -1,0 +1,412 @@
+#!/usr/bin/env bash
+# Usage: local-infer.sh [options] [PROMPT | -]
+# Summary: ask a local gpt-oss (or any OpenAI-compatible) server: raw, Harmony, tools.
+#
+# The prompt is PROMPT, or stdin when PROMPT is `-` or absent and stdin is not a
+# terminal (one trailing newline from stdin is dropped). It reaches the server byte for
+# byte. Put `--` before a PROMPT that starts with `-`.
+#
+# Paths:
+#   --raw       the prompt as-is to /completion (gpt-oss) or /v1/completions (openai);
+#               Bash + curl only, no Python start-up.
+#   (default)   gpt-oss: the Harmony prompt rendered here, checked against the server's
+#               per-slot context before sending, the reply parsed into its channels.
+#               openai: /v1/chat/completions, tools as OpenAI `tools`.
+#   When the Harmony prompt (or the chat request) does not fit the per-slot context,
+#   it falls back to --raw with one notice on stderr; also when the server answers
+#   HTTP 400 exceed_context_size_error or cuts the prompt ("truncated": true).
+#
+# Options:
+#       --backend NAME      gpt-oss (llama-server, default) or openai
+#       --url URL           server (default: $GPT_OSS_URL, else http://127.0.0.1:8000)
+#       --model NAME        model name sent to the server (default: none sent)
+#   -n, --max-tokens N      tokens to generate, reserved in the context check (256)
+#   -t, --temperature T     sampling temperature (default: the server's)
+#       --top-p P           nucleus sampling (default: the server's)
+#       --seed N            sampling seed (default: the server's)
+#       --system TEXT       instructions (the Harmony developer message)
+#       --reasoning LEVEL   low, medium or high (default: medium)
+#       --raw               the raw path (no Harmony, no tools)
+#       --tools             offer the read-only workspace tools list_files, read_file, grep
+#       --workspace DIR     the only directory the tools may read (default: .)
+#       --max-tool-turns N  model replies that may call tools (default 4)
+#       --stream            print the answer as it arrives
+#       --show-reasoning    print the analysis channel to stderr (dimmed on a terminal)
+#       --json              print one JSON object (text, timings, tokens, tool calls)
+#       --timeout SECS      per-request limit, and how long to wait for a loading
+#                           model (default 300; 0 = no limit, no waiting)
+#       --no-fallback       a context overflow is an error (exit 5), never a raw retry
+#   -h, --help              show this help
+#
+# Output: the answer on stdout, followed by a newline unless it ends with one.
+# --json prints {backend, mode (raw|harmony|chat), text, reasoning, finish_reason
+# (stop|length|tool_turns), complete, truncated, fallback (null or {reason, message,
+# prompt_tokens, max_tokens, n_ctx}), tokens {prompt, predicted, cached}, timings
+# (the server's, last request), requests, tool_calls [{turn, name, arguments, ok,
+# result}]}; details in docs/local-infer.md.
+#
+# Environment: GPT_OSS_URL (or GPT_OSS_HOST/GPT_OSS_PORT), GPT_OSS_API_KEY (sent as a
+# bearer token, never on a command line), GPT_OSS_CONTEXT_CHECK=0 (skip the check before
+# sending; the server's answer decides), NO_COLOR, GPT_OSS_DEBUG=1 (trace).
+# Exit codes: 0 ok, 2 usage, 3 server unreachable, 4 model still loading after
+# --timeout, 5 context overflow with --no-fallback (or a raw prompt too long),
+# 6 server error or unreadable reply (401 included), 10 --timeout ran out,
+# 11 --max-tool-turns reached without a final answer (the partial answer is printed).
+set -euo pipefail
+script=${BASH_SOURCE[0]}
+[[ -L $script ]] && script=$(readlink -f -- "$script") # a fork only when it is a link
+[[ $script == */* ]] || script=./$script
+# shellcheck source=scripts/lib/common.sh
+source "${script%/*}/lib/common.sh"
+# shellcheck source=scripts/lib/json.sh
+source "${script%/*}/lib/json.sh"
+
+# --- knobs: defaults in one place; flags override ---
+backend=gpt-oss
+url=
+model=
+max_tokens=256
+temperature=
+top_p=
+seed=
+system=
+have_system=false
+reasoning=
+raw=false
+tools=false
+workspace=.
+max_tool_turns=4
+stream=false
+show_reasoning=false
+want_json=false
+timeout=300
+fallback=true
+prompt=
+have_prompt=false
+from_stdin=false
+
+set_prompt() {
+  $have_prompt && usage_error "give the prompt as one argument (quote it)"
+  if [[ $1 == - ]]; then from_stdin=true; else prompt=$1; fi
+  have_prompt=true
+}
+
+while (($#)); do
+  case $1 in
+    --backend) require_value "$@"; backend=$2; shift 2 ;;
+    --url) require_value "$@"; url=$2; shift 2 ;;
+    --model) require_value "$@"; model=$2; shift 2 ;;
+    -n | --max-tokens) require_value "$@"; max_tokens=$2; shift 2 ;;
+    -t | --temperature) require_value "$@"; temperature=$2; shift 2 ;;
+    --top-p) require_value "$@"; top_p=$2; shift 2 ;;
+    --seed) require_value "$@"; seed=$2; shift 2 ;;
+    --system) require_value "$@"; system=$2; have_system=true; shift 2 ;;
+    --reasoning) require_value "$@"; reasoning=$2; shift 2 ;;
+    --raw) raw=true; shift ;;
+    --tools) tools=true; shift ;;
+    --workspace) require_value "$@"; workspace=$2; shift 2 ;;
+    --max-tool-turns) require_value "$@"; max_tool_turns=$2; shift 2 ;;
+    --stream) stream=true; shift ;;
+    --show-reasoning) show_reasoning=true; shift ;;
+    --json) want_json=true; shift ;;
+    --timeout) require_value "$@"; timeout=$2; shift 2 ;;
+    --no-fallback) fallback=false; shift ;;
+    -h | --help) print_usage "$script"; exit 0 ;;
+    --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
+    --) shift; (($# <= 1)) || usage_error "give the prompt as one argument (quote it)"
+      (($#)) && set_prompt "$1" && shift ;;
+    -) set_prompt -; shift ;;
+    -?*) usage_error "unknown option '$1'" ;;
+    *) set_prompt "$1"; shift ;;
+  esac
+done
+
+# --- validation, before anything is sent ---
+case $backend in
+  gpt-oss | openai) ;;
+  *) usage_error "--backend must be gpt-oss or openai, got '$backend'" ;;
+esac
+require_uint --max-tokens "$max_tokens" 1
+[[ -z $temperature ]] || require_number --temperature "$temperature"
+[[ -z $top_p ]] || require_number --top-p "$top_p"
+[[ -z $seed ]] || require_uint --seed "$seed"
+require_uint --max-tool-turns "$max_tool_turns"
+require_number --timeout "$timeout"
+case $reasoning in
+  '' | low | medium | high) ;;
+  *) usage_error "--reasoning must be low, medium or high, got '$reasoning'" ;;
+esac
+if $raw; then
+  $tools && usage_error "--tools needs the Harmony path; drop --raw"
+  $have_system && usage_error "--system needs the Harmony path; drop --raw"
+  [[ -z $reasoning ]] || usage_error "--reasoning needs the Harmony path; drop --raw"
+fi
+[[ -d $workspace ]] || usage_error "--workspace '$workspace' is not a directory"
+url=${url:-$(default_url)}
+url=${url%/}
+[[ $url =~ ^https?://[^/]+ ]] || usage_error "--url must look like http://HOST:PORT, got '$url'"
+
+if $from_stdin || ! $have_prompt; then
+  [[ -t 0 ]] && ! $from_stdin && usage_error "no prompt: give it as an argument or on stdin"
+  # -N reads in blocks and costs no process, unlike $(cat).
+  IFS= read -r -N 2147483647 prompt || true
+  prompt=${prompt%$'\n'}
+fi
+[[ -n $prompt ]] || usage_error "the prompt is empty"
+
+# JSON numbers: no leading zeros, no bare leading dot (require_number allows both).
+json_number_to() { # json_number_to VAR DECIMAL
+  local value=$2 int
+  if [[ $value == *.* ]]; then
+    int=${value%%.*}
+    value=$((10#${int:-0})).${value#*.}
+  else
+    value=$((10#$value))
+  fi
+  printf -v "$1" '%s' "$value"
+}
+
+# --- the Harmony / chat path lives in the Python core ---
+if ! $raw; then
+  py_args=(chat --prog "$PROG" --backend "$backend" --url "$url" --max-tokens "$max_tokens"
+    --workspace "$workspace" --max-tool-turns "$max_tool_turns" --timeout "$timeout")
+  [[ -n $model ]] && py_args+=(--model "$model")
+  [[ -n $temperature ]] && py_args+=(--temperature "$temperature")
+  [[ -n $top_p ]] && py_args+=(--top-p "$top_p")
+  [[ -n $seed ]] && py_args+=(--seed "$seed")
+  $have_system && py_args+=(--system "$system")
+  [[ -n $reasoning ]] && py_args+=(--reasoning "$reasoning")
+  $tools && py_args+=(--tools)
+  $stream && py_args+=(--stream)
+  $show_reasoning && py_args+=(--show-reasoning)
+  $want_json && py_args+=(--json)
+  $fallback || py_args+=(--no-fallback)
+  # The prompt goes through stdin: argv cannot hold more than 128 KB per argument.
+  gpt_oss_py "${py_args[@]}" < <(printf '%s' "$prompt")
+  exit 0
+fi
+
+# --- the raw path: Bash + curl ---
+if [[ $backend == openai ]]; then
+  endpoint=/v1/completions
+  tokens_key=max_tokens
+else
+  endpoint=/completion
+  tokens_key=n_predict
+fi
+prompt_json=
+json_escape_to prompt_json "$prompt"
+body="{\"prompt\":\"$prompt_json\",\"$tokens_key\":$((10#$max_tokens))"
+unset prompt_json
+if [[ -n $model ]]; then
+  model_json=''
+  json_escape_to model_json "$model"
+  body+=",\"model\":\"$model_json\""
+fi
+if [[ -n $temperature ]]; then json_number_to temperature "$temperature"; body+=",\"temperature\":$temperature"; fi
+if [[ -n $top_p ]]; then json_number_to top_p "$top_p"; body+=",\"top_p\":$top_p"; fi
+[[ -n $seed ]] && body+=",\"seed\":$((10#$seed))"
+[[ $endpoint == /completion ]] && body+=',"cache_prompt":true'
+$stream && body+=',"stream":true'
+body+='}'
+
+t_start=0 now=0
+now_ms t_start
+timeout_ms=0
+if [[ ! $timeout =~ ^0*\.?0*$ ]]; then
+  json_number_to timeout "$timeout"
+  timeout_ms=$(((10#${timeout%%.*}) * 1000))
+  if [[ $timeout == *.* ]]; then
+    frac=${timeout#*.}000
+    timeout_ms=$((timeout_ms + 10#${frac:0:3}))
+  fi
+fi
+
+# Results of one request (globals, so no subshell is needed to return them).
+reply='' http='' curl_status=0 curl_error='' text='' streamed=false
+timings=null stop_type='' truncated=false n_prompt=null n_predicted=null n_cached=null
+
+remaining_secs() { # remaining_secs VAR → seconds left before --timeout, as a decimal
+  local _now _left
+  now_ms _now
+  _left=$((t_start + timeout_ms - _now))
+  ((_left > 0)) || _left=1
+  printf -v "$1" '%d.%03d' $((_left / 1000)) $((_left % 1000))
+}
+
+curl_args() { # curl_args → the shared curl arguments in the array `args`
+  args=(-X POST --data-binary @-)
+  if ((timeout_ms > 0)); then
+    local secs
+    remaining_secs secs
+    args+=(--max-time "$secs")
+  fi
+}
+
+# read_reply_fields JSON → text, stop_type, truncated, token counts, timings of a final
+# reply (native or OpenAI shape).
+read_reply_fields() {
+  local json=$1 choice value usage
+  if [[ $endpoint == /completion ]]; then
+    $streamed || json_string_field_to text "$json" content || return 1
+    json_string_field_to stop_type "$json" stop_type || stop_type=
+    json_number_field_to n_prompt "$json" tokens_evaluated || n_prompt=null
+    json_number_field_to n_predicted "$json" tokens_predicted || n_predicted=null
+  else
+    json_object_field_to choice "$json" choices || return 1
+    choice=${choice#\[}
+    $streamed || json_string_field_to text "$choice" text || return 1
+    if json_string_field_to value "$choice" finish_reason; then
+      stop_type=$value
+    fi
+    if json_object_field_to usage "$json" usage; then
+      json_number_field_to n_prompt "$usage" prompt_tokens || n_prompt=null
+      json_number_field_to n_predicted "$usage" completion_tokens || n_predicted=null
+    fi
+  fi
+  json_bool_field_to truncated "$json" truncated || truncated=false
+  if json_object_field_to timings "$json" timings; then
+    json_number_field_to n_cached "$timings" cache_n || n_cached=null
+    # A streamed OpenAI reply has no usage unless asked for: count from the timings.
+    local prompt_n
+    if [[ $n_prompt == null ]] && json_number_field_to prompt_n "$timings" prompt_n; then
+      n_prompt=$((prompt_n + ${n_cached/null/0}))
+    fi
+    if [[ $n_predicted == null ]]; then
+      json_number_field_to n_predicted "$timings" predicted_n || n_predicted=null
+    fi
+  fi
+  return 0
+}
+
+send_plain() {
+  local -a args
+  curl_args
+  args+=(-w '\n%{http_code} %{errormsg}')
+  curl_status=0
+  reply=$(curl_json "${args[@]}" "$url$endpoint" <<<"$body" 2>/dev/null) || curl_status=$?
+  local meta=${reply##*$'\n'}
+  reply=${reply%$'\n'*}
+  http=${meta%% *}
+  curl_error=${meta#* }
+}
+
+# send_stream → prints pieces as they arrive (only for HTTP 200: error replies are not
+# SSE); a sentinel line after the body carries the status and curl's exit code.
+send_stream() {
+  local -a args
+  local line chunk piece choice final='' marker=$'\x1f'
+  # curl's exit status comes as a last sentinel line, only when curl failed.
+  curl_args
+  args+=(-N -w "\\n${marker}%{http_code} %{errormsg}\\n")
+  reply='' text='' streamed=true curl_status=0 http=''
+  while IFS= read -r line || [[ -n $line ]]; do
+    case $line in
+      'data: [DONE]' | '') ;;
+      'data: '*)
+        chunk=${line#data: }
+        piece=
+        if [[ $endpoint == /completion ]]; then
+          json_string_field_to piece "$chunk" content || true
+        elif json_object_field_to choice "$chunk" choices; then
+          json_string_field_to piece "${choice#\[}" text || true
+        fi
+        if [[ -n $piece ]]; then
+          text+=$piece
+          $want_json || printf '%s' "$piece"
+        fi
+        # The last event carries the stop reason and timings.
+        [[ $chunk == *'"timings"'* || $chunk == *'"stop_type"'* ]] && final=$chunk
+        ;;
+      "${marker}CURL "*) curl_status=${line#"${marker}CURL "} ;;
+      "$marker"*)
+        line=${line#"$marker"}
+        http=${line%% *}
+        curl_error=${line#* }
+        ;;
+      *) reply+=$line$'\n' ;;
+    esac
+  done < <(curl_json "${args[@]}" "$url$endpoint" <<<"$body" 2>/dev/null || printf '%sCURL %d\n' "$marker" $?)
+  [[ -n $final ]] && reply=$final
+  [[ -n $http ]] || http=000
+}
+
+server_message() { # server_message → "message" of an error reply, else its first line
+  local error message
+  if json_object_field_to error "$reply" error && json_string_field_to message "$error" message; then
+    printf '%s\n' "$message"
+  else
+    printf '%s\n' "${reply%%$'\n'*}"
+  fi
+}
+
+# --- send, waiting while the model loads (HTTP 503) up to --timeout ---
+while :; do
+  if $stream; then send_stream; else send_plain; fi
+  if [[ $http == 503 && $curl_status == 0 ]]; then
+    now_ms now
+    if ((timeout_ms > 0 && now + 250 < t_start + timeout_ms)); then
+      sleep 0.25
+      continue
+    fi
+    die "$EXIT_LOADING" "the server at $url is still loading the model (HTTP 503: $(server_message)); waited ${timeout}s (--timeout)"
+  fi
+  break
+done
+
+case $curl_status in
+  0) ;;
+  5 | 6 | 7) die_unreachable "$url" ;;
+  28) $stream && printf '\n'; die "$EXIT_TIMEOUT" "no complete reply from $url within ${timeout}s (--timeout)" ;;
+  52 | 56 | 18) die "$EXIT_SERVER" "the server at $url closed the connection without a complete reply (did it crash?)" ;;
+  1 | 3) usage_error "cannot use URL '$url': ${curl_error:-curl exit $curl_status}" ;;
+  *) die "$EXIT_ERROR" "request to $url failed: ${curl_error:-curl exit $curl_status}" ;;
+esac
+
+case $http in
+  200) ;;
+  401)
+    if [[ -n ${GPT_OSS_API_KEY:-} ]]; then
+      die "$EXIT_SERVER" "the server at $url rejected GPT_OSS_API_KEY (HTTP 401: $(server_message))"
+    fi
+    die "$EXIT_SERVER" "the server at $url needs an API key: set GPT_OSS_API_KEY (HTTP 401: $(server_message))"
+    ;;
+  400)
+    if json_object_field_to error "$reply" error &&
+      [[ $(json_string_field "$error" type) == exceed_context_size_error ]]; then
+      n_prompt=$(json_number_field "$error" n_prompt_tokens) || n_prompt='?'
+      n_ctx=$(json_number_field "$error" n_ctx) || n_ctx='?'
+      die "$EXIT_CONTEXT" "the prompt is $n_prompt tokens but the per-slot context is $n_ctx tokens; raise GPT_OSS_CTX (and restart the server) or shorten the prompt"
+    fi
+    die "$EXIT_SERVER" "the server at $url refused the request (HTTP 400: $(server_message))"
+    ;;
+  *) die "$EXIT_SERVER" "the server at $url answered HTTP $http: $(server_message)" ;;
+esac
+
+read_reply_fields "$reply" ||
+  die "$EXIT_SERVER" "unreadable reply from $url$endpoint: ${reply:0:200}"
+if [[ $truncated == true ]]; then
+  warn "the server cut the prompt to fit its per-slot context (\"truncated\": true); the answer saw only part of it — raise GPT_OSS_CTX or shorten the prompt"
+fi
+
+case $stop_type in
+  limit | length) finish=length ;;
+  *) finish=stop ;;
+esac
+
+if $want_json; then
+  complete=false text_json=''
+  [[ $finish == stop ]] && complete=true
+  json_escape_to text_json "$text"
+  printf '{"backend":"%s","mode":"raw","text":"%s","reasoning":null,"finish_reason":"%s","complete":%s,"truncated":%s,"fallback":null,"tokens":{"prompt":%s,"predicted":%s,"cached":%s},"timings":%s,"requests":1,"tool_calls":[]}\n' \
+    "$backend" "$text_json" "$finish" "$complete" \
+    "$truncated" "$n_prompt" "$n_predicted" "$n_cached" "$timings"
+  exit 0
+fi
+if $stream; then
+  [[ $text == *$'\n' ]] || printf '\n'
+elif [[ $text == *$'\n' ]]; then
+  printf '%s' "$text"
+else
+  printf '%s\n' "$text"
+fi
