@@ -142,7 +142,7 @@ if $raw; then
   [[ -z $reasoning ]] || usage_error "--reasoning needs the Harmony path; drop --raw"
 fi
 [[ -d $workspace ]] || usage_error "--workspace '$workspace' is not a directory"
-url=${url:-$(default_url)}
+[[ -n $url ]] || default_url_to url
 url=${url%/}
 [[ $url =~ ^https?://[^/]+ ]] || usage_error "--url must look like http://HOST:PORT, got '$url'"
 

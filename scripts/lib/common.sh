@@ -25,8 +25,13 @@ if ((BASH_VERSINFO[0] < 5)); then
   exit 1
 fi
 
-PROG=$(basename "$0")
-SUITE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# Without forks: every entrypoint sources this, and the hot paths count milliseconds.
+PROG=${0##*/}
+_common_lib_dir=${BASH_SOURCE[0]%/*}
+[[ "$_common_lib_dir" == /* ]] || _common_lib_dir=$PWD/$_common_lib_dir
+SUITE_ROOT=${_common_lib_dir%/lib}
+SUITE_ROOT=${SUITE_ROOT%/scripts}
+unset _common_lib_dir
 
 # --- messages: stdout is data only; everything for humans goes to stderr ---
 die() { # die EXIT_CODE message...
@@ -79,9 +84,14 @@ state_dir() { printf '%s\n' "${XDG_STATE_HOME:-$HOME/.local/state}/gpt-oss"; }
 cache_dir() { printf '%s\n' "${XDG_CACHE_HOME:-$HOME/.cache}/gpt-oss-suite"; }
 
 # The client URL: --url > GPT_OSS_URL > http://GPT_OSS_HOST:GPT_OSS_PORT.
+default_url_to() { # default_url_to VAR → VAR set without a subshell
+  local _default_url=${GPT_OSS_URL:-http://${GPT_OSS_HOST:-127.0.0.1}:${GPT_OSS_PORT:-8000}}
+  printf -v "$1" '%s' "${_default_url%/}"
+}
 default_url() {
-  local url=${GPT_OSS_URL:-http://${GPT_OSS_HOST:-127.0.0.1}:${GPT_OSS_PORT:-8000}}
-  printf '%s\n' "${url%/}"
+  local url
+  default_url_to url
+  printf '%s\n' "$url"
 }
 
 # --- HTTP with curl: IPv4 always (the guide: localhost over IPv6 stalls) ---
