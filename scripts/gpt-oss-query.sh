@@ -37,6 +37,8 @@ script=${BASH_SOURCE[0]}
 source "${script%/*}/lib/common.sh"
 # shellcheck source=scripts/lib/json.sh
 source "${script%/*}/lib/json.sh"
+# shellcheck source=scripts/lib/request_errors.sh
+source "${script%/*}/lib/request_errors.sh"
 
 max_tokens=8
 temperature=0
@@ -118,51 +120,12 @@ reply=${reply%$'\n'*}
 http=${meta%% *}
 curl_error=${meta#* }
 
-case $curl_status in
-  0) ;;
-  5 | 6 | 7) die_unreachable "$url" ;;
-  28) die "$EXIT_TIMEOUT" "no reply from $url within ${timeout}s (--timeout)" ;;
-  52 | 56) die "$EXIT_SERVER" "the server at $url closed the connection without a reply (did it crash?)" ;;
-  1 | 3) usage_error "cannot use URL '$url': ${curl_error:-curl exit $curl_status}" ;;
-  *) die "$EXIT_ERROR" "request to $url failed: ${curl_error:-curl exit $curl_status}" ;;
-esac
-
-# An error reply is {"error":{"code":N,"message":"...","type":"...",...}}.
-server_message() { # server_message → "message" of the error reply, else its first line (cut)
-  local error message
-  if json_object_field_to error "$reply" error && json_string_field_to message "$error" message; then
-    printf '%s\n' "$message"
-  else
-    message=${reply%%$'\n'*}
-    printf '%s\n' "${message:0:200}"
-  fi
-}
-
-case $http in
-  200) ;;
-  503) die "$EXIT_LOADING" "the server at $url is still loading the model (HTTP 503: $(server_message)); retry shortly" ;;
-  401)
-    if [[ -n ${GPT_OSS_API_KEY:-} ]]; then
-      die "$EXIT_SERVER" "the server at $url rejected GPT_OSS_API_KEY (HTTP 401: $(server_message))"
-    fi
-    die "$EXIT_SERVER" "the server at $url needs an API key: set GPT_OSS_API_KEY (HTTP 401: $(server_message))"
-    ;;
-  400)
-    if json_object_field_to error "$reply" error &&
-      [[ $(json_string_field "$error" type) == exceed_context_size_error ]]; then
-      n_prompt=$(json_number_field "$error" n_prompt_tokens) || n_prompt='?'
-      n_ctx=$(json_number_field "$error" n_ctx) || n_ctx='?'
-      die "$EXIT_CONTEXT" "the prompt is $n_prompt tokens but the per-slot context is $n_ctx tokens; raise GPT_OSS_CTX (and restart the server) or shorten the prompt"
-    fi
-    die "$EXIT_SERVER" "the server at $url refused the request (HTTP 400: $(server_message))"
-    ;;
-  *) die "$EXIT_SERVER" "the server at $url answered HTTP $http: $(server_message)" ;;
-esac
+die_on_curl_failure "$curl_status" "$url" "$timeout" "$curl_error"
+die_on_http_error "$http" "$url"
 
 truncated=false
-if json_bool_field_to truncated "$reply" truncated && [[ $truncated == true ]]; then
-  warn "the server cut the prompt to fit its per-slot context (\"truncated\": true); the answer saw only part of it — raise GPT_OSS_CTX or shorten the prompt"
-fi
+json_bool_field_to truncated "$reply" truncated || true
+warn_if_truncated "$truncated"
 
 if $want_json; then
   printf '%s\n' "$reply"

@@ -60,6 +60,8 @@ script=${BASH_SOURCE[0]}
 source "${script%/*}/lib/common.sh"
 # shellcheck source=scripts/lib/json.sh
 source "${script%/*}/lib/json.sh"
+# shellcheck source=scripts/lib/request_errors.sh
+source "${script%/*}/lib/request_errors.sh"
 
 # --- knobs: defaults in one place; flags override ---
 backend=gpt-oss
@@ -331,15 +333,6 @@ send_stream() {
   [[ -n $http ]] || http=000
 }
 
-server_message() { # server_message → "message" of an error reply, else its first line
-  local error message
-  if json_object_field_to error "$reply" error && json_string_field_to message "$error" message; then
-    printf '%s\n' "$message"
-  else
-    printf '%s\n' "${reply%%$'\n'*}"
-  fi
-}
-
 # --- send, waiting while the model loads (HTTP 503) up to --timeout ---
 while :; do
   if $stream; then send_stream; else send_plain; fi
@@ -354,40 +347,13 @@ while :; do
   break
 done
 
-case $curl_status in
-  0) ;;
-  5 | 6 | 7) die_unreachable "$url" ;;
-  28) $stream && printf '\n'; die "$EXIT_TIMEOUT" "no complete reply from $url within ${timeout}s (--timeout)" ;;
-  52 | 56 | 18) die "$EXIT_SERVER" "the server at $url closed the connection without a complete reply (did it crash?)" ;;
-  1 | 3) usage_error "cannot use URL '$url': ${curl_error:-curl exit $curl_status}" ;;
-  *) die "$EXIT_ERROR" "request to $url failed: ${curl_error:-curl exit $curl_status}" ;;
-esac
-
-case $http in
-  200) ;;
-  401)
-    if [[ -n ${GPT_OSS_API_KEY:-} ]]; then
-      die "$EXIT_SERVER" "the server at $url rejected GPT_OSS_API_KEY (HTTP 401: $(server_message))"
-    fi
-    die "$EXIT_SERVER" "the server at $url needs an API key: set GPT_OSS_API_KEY (HTTP 401: $(server_message))"
-    ;;
-  400)
-    if json_object_field_to error "$reply" error &&
-      [[ $(json_string_field "$error" type) == exceed_context_size_error ]]; then
-      n_prompt=$(json_number_field "$error" n_prompt_tokens) || n_prompt='?'
-      n_ctx=$(json_number_field "$error" n_ctx) || n_ctx='?'
-      die "$EXIT_CONTEXT" "the prompt is $n_prompt tokens but the per-slot context is $n_ctx tokens; raise GPT_OSS_CTX (and restart the server) or shorten the prompt"
-    fi
-    die "$EXIT_SERVER" "the server at $url refused the request (HTTP 400: $(server_message))"
-    ;;
-  *) die "$EXIT_SERVER" "the server at $url answered HTTP $http: $(server_message)" ;;
-esac
+[[ $curl_status == 28 ]] && $stream && printf '\n' # end the partly streamed line
+die_on_curl_failure "$curl_status" "$url" "$timeout" "$curl_error"
+die_on_http_error "$http" "$url"
 
 read_reply_fields "$reply" ||
   die "$EXIT_SERVER" "unreadable reply from $url$endpoint: ${reply:0:200}"
-if [[ $truncated == true ]]; then
-  warn "the server cut the prompt to fit its per-slot context (\"truncated\": true); the answer saw only part of it — raise GPT_OSS_CTX or shorten the prompt"
-fi
+warn_if_truncated "$truncated"
 
 case $stop_type in
   limit | length) finish=length ;;

@@ -298,14 +298,14 @@ EOF
   start_stub STUB_DELAY_MS=5000
   run --separate-stderr "$QUERY" --timeout 0.3 "x"
   assert_failure 10
-  assert_equal "$stderr" "gpt-oss-query.sh: no reply from $STUB_URL within 0.3s (--timeout)"
+  assert_equal "$stderr" "gpt-oss-query.sh: no complete reply from $STUB_URL within 0.3s (--timeout)"
 }
 
 @test "a server that drops the connection: exit 6" {
   start_stub STUB_DIE_ON_REQUEST=1
   run --separate-stderr "$QUERY" "x"
   assert_failure 6
-  assert_equal "$stderr" "gpt-oss-query.sh: the server at $STUB_URL closed the connection without a reply (did it crash?)"
+  assert_equal "$stderr" "gpt-oss-query.sh: the server at $STUB_URL closed the connection without a complete reply (did it crash?)"
 }
 
 @test "--help prints the usage header and exits 0" {

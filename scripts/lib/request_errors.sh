@@ -1,0 +1,61 @@
+# shellcheck shell=bash
+# What a failed request means, as one line on stderr and the suite's exit code.
+# Shared by the Bash request paths (gpt-oss-query.sh, local-infer.sh --raw) so both
+# say the same thing for the same failure. They read the reply from the global `reply`.
+# Needs common.sh and json.sh.
+# shellcheck disable=SC2154 # `reply` is set by the script that sources this file
+
+# server_message → the "message" of an error reply ({"error":{...}}), else its first line
+server_message() {
+  local error message
+  if json_object_field_to error "$reply" error && json_string_field_to message "$error" message; then
+    printf '%s\n' "$message"
+  else
+    message=${reply%%$'\n'*}
+    printf '%s\n' "${message:0:200}"
+  fi
+}
+
+# die_on_curl_failure STATUS URL TIMEOUT [CURL_ERROR] → returns only when STATUS is 0
+die_on_curl_failure() {
+  local status=$1 url=$2 timeout=$3 curl_error=${4:-}
+  case $status in
+    0) return 0 ;;
+    5 | 6 | 7) die_unreachable "$url" ;;
+    28) die "$EXIT_TIMEOUT" "no complete reply from $url within ${timeout}s (--timeout)" ;;
+    18 | 52 | 56) die "$EXIT_SERVER" "the server at $url closed the connection without a complete reply (did it crash?)" ;;
+    1 | 3) usage_error "cannot use URL '$url': ${curl_error:-curl exit $status}" ;;
+    *) die "$EXIT_ERROR" "request to $url failed: ${curl_error:-curl exit $status}" ;;
+  esac
+}
+
+# die_on_http_error HTTP URL [WHAT_NOW_WHEN_LOADING] → returns only when HTTP is 200
+die_on_http_error() {
+  local http=$1 url=$2 loading_hint=${3:-retry shortly} error n_prompt n_ctx
+  case $http in
+    200) return 0 ;;
+    503) die "$EXIT_LOADING" "the server at $url is still loading the model (HTTP 503: $(server_message)); $loading_hint" ;;
+    401)
+      if [[ -n ${GPT_OSS_API_KEY:-} ]]; then
+        die "$EXIT_SERVER" "the server at $url rejected GPT_OSS_API_KEY (HTTP 401: $(server_message))"
+      fi
+      die "$EXIT_SERVER" "the server at $url needs an API key: set GPT_OSS_API_KEY (HTTP 401: $(server_message))"
+      ;;
+    400)
+      if json_object_field_to error "$reply" error &&
+        [[ $(json_string_field "$error" type) == exceed_context_size_error ]]; then
+        n_prompt=$(json_number_field "$error" n_prompt_tokens) || n_prompt='?'
+        n_ctx=$(json_number_field "$error" n_ctx) || n_ctx='?'
+        die "$EXIT_CONTEXT" "the prompt is $n_prompt tokens but the per-slot context is $n_ctx tokens; raise GPT_OSS_CTX (and restart the server) or shorten the prompt"
+      fi
+      die "$EXIT_SERVER" "the server at $url refused the request (HTTP 400: $(server_message))"
+      ;;
+    *) die "$EXIT_SERVER" "the server at $url answered HTTP $http: $(server_message)" ;;
+  esac
+}
+
+# warn_if_truncated TRUNCATED → an Aug-2025 server cut the prompt instead of answering 400
+warn_if_truncated() {
+  [[ $1 == true ]] || return 0
+  warn "the server cut the prompt to fit its per-slot context (\"truncated\": true); the answer saw only part of it — raise GPT_OSS_CTX or shorten the prompt"
+}
