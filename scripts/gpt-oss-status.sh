@@ -50,6 +50,8 @@ source "${script%/*}/lib/json.sh"
 source "${script%/*}/lib/state.sh"
 # shellcheck source=scripts/lib/model_pick.sh
 source "${script%/*}/lib/model_pick.sh"
+# shellcheck source=scripts/lib/request_errors.sh
+source "${script%/*}/lib/request_errors.sh"
 # shellcheck source=scripts/lib/timed_request.sh
 source "${script%/*}/lib/timed_request.sh"
 
@@ -80,7 +82,7 @@ if [[ -z $url ]]; then
   if [[ -z ${GPT_OSS_URL:-}${GPT_OSS_HOST:-}${GPT_OSS_PORT:-} && -n $our_pid && -s $state/server.url ]]; then
     url=$(<"$state/server.url")
   else
-    url=$(default_url)
+    default_url_to url
   fi
 fi
 url=${url%/}

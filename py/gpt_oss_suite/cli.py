@@ -216,6 +216,16 @@ def stats_compare(old: str, new: str, as_json: bool) -> None:
         click.echo(f"{key:>6}: {row['old']:.2f} -> {row['new']:.2f} {row['delta']:+.2f}{pct}")
 
 
+from .cli_bench import bench  # noqa: E402 - `gpt-oss-py bench summarize` (gpt-oss-bench.sh)
+
+cli.add_command(bench)
+
+
+from .cli_chat import chat  # noqa: E402 - local-infer.sh's command (its own module)
+
+cli.add_command(chat)
+
+
 def main() -> None:
     """Entry point of `gpt-oss-py`."""
     cli(prog_name="gpt-oss-py")

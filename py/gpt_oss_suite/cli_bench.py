@@ -1,0 +1,112 @@
+"""`gpt-oss-py bench ...`: the statistics end of scripts/gpt-oss-bench.sh.
+
+The Bash loop measures; this runs once afterwards (its start-up never lands inside a
+measured request) and prints the summary as text, JSON or CSV, the histogram, and the
+comparison with a saved run; it writes --save and the state file that
+gpt-oss-status.sh reads. Registered in cli.py with ``cli.add_command(bench)``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from .errors import InputError, SuiteError
+
+
+@click.group()
+def bench() -> None:
+    """Summaries for gpt-oss-bench.sh."""
+
+
+@bench.command("summarize")
+@click.option(
+    "--rows",
+    "rows_path",
+    required=True,
+    metavar="FILE",
+    help="The loop's rows: RUN CLIENT T0 T1 T2 TOKENS TIMINGS, tab-separated, µs.",
+)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(("text", "json", "csv")),
+    default="text",
+    show_default=True,
+    help="stdout: the text summary, the summary JSON, or the per-run rows as CSV.",
+)
+@click.option("--histogram", is_flag=True, help="A latency histogram (stderr unless text).")
+@click.option("--save", "save_path", metavar="FILE", help="Also write summary + rows here.")
+@click.option("--compare", "compare_path", metavar="FILE", help="A summary saved by --save.")
+@click.option("--state-file", metavar="FILE", help="Where to keep the summary for status.")
+@click.option("--prog", default="gpt-oss-bench.sh", help="Name for the messages on stderr.")
+@click.option("--url", default="", help="The server measured.")
+@click.option("--model", default="", help="Its model path (from /props).")
+@click.option("--runs", type=click.IntRange(min=1), default=1, help="Runs asked for.")
+@click.option("--warmup", type=click.IntRange(min=0), default=0, help="Warm-up runs.")
+@click.option("--max-tokens", type=click.IntRange(min=1), default=8, help="Tokens per run.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=1, help="Clients.")
+@click.option("--prompt-bytes", type=click.IntRange(min=0), default=0, help="Prompt length.")
+def bench_summarize(
+    rows_path: str,
+    output: str,
+    histogram: bool,
+    save_path: str | None,
+    compare_path: str | None,
+    state_file: str | None,
+    prog: str,
+    url: str,
+    model: str,
+    runs: int,
+    warmup: int,
+    max_tokens: int,
+    concurrency: int,
+    prompt_bytes: int,
+) -> None:
+    """Summarize a bench run: runs, min/mean/stdev/p50/p90/p95/p99/max ms, TTFT p50/p95,
+    median decode and prompt tok/s, spikes (> 2x p50), aggregate throughput."""
+    from . import bench_report as report
+
+    try:
+        with open(rows_path, encoding="utf-8") as handle:
+            rows = report.parse_rows(handle.read())
+        summary = report.build_summary(
+            rows,
+            url=url,
+            model=model,
+            runs=runs,
+            warmup=warmup,
+            max_tokens=max_tokens,
+            concurrency=concurrency,
+            prompt_bytes=prompt_bytes,
+        )
+        if compare_path:
+            old = report.load_summary(compare_path)
+            summary["compare"] = report.compare_summaries(old, summary, compare_path)
+    except OSError as err:
+        raise InputError(f"cannot read {rows_path}: {err.strerror}") from None
+    except ValueError as err:
+        raise InputError(str(err)) from None
+
+    for path, with_rows in ((state_file, False), (save_path, True)):
+        if not path:
+            continue
+        try:
+            report.save_summary(path, summary, rows if with_rows else None)
+        except OSError as err:
+            raise SuiteError(f"cannot write {path}: {err.strerror}") from None
+
+    text_out = output == "text"
+    if output == "json":
+        click.echo(json.dumps(summary, ensure_ascii=False))
+    elif output == "csv":
+        click.echo(report.rows_csv(rows), nl=False)
+    else:
+        for line in report.format_text(summary):
+            click.echo(line)
+    if not text_out:
+        click.echo(f"{prog}: {report.one_line(summary)}", err=True)
+    if histogram:
+        for line in report.latency_histogram(rows):
+            click.echo(line, err=not text_out)

@@ -1,0 +1,141 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # the TR_* results are read by the scripts that source this
+# One timed streaming request to llama-server's /completion, shared by gpt-oss-bench.sh
+# (its measuring loop) and gpt-oss-status.sh (its probe). Bash + curl only: no process
+# but the one curl per request, so the numbers are the server's plus curl's, nothing else.
+# Needs common.sh (exit codes), json.sh (reading replies) and request_errors.sh (the
+# wording of failures, shared with gpt-oss-query.sh).
+#
+# How the times are taken (microseconds since the epoch, from $EPOCHREALTIME, no fork):
+#   TR_T0  just before curl is started;
+#   TR_T1  when the first byte of the response body arrives. curl runs with -N (no
+#          output buffering) and without -i, so its stdout starts with the first SSE
+#          event, `data: {...}`, which the server sends once the first token exists. That
+#          is the time to first token as a client sees it: connection, prompt processing
+#          and the first decode step. (curl's %{time_starttransfer} is not: it stops at
+#          the response headers, which a streaming server may send before any token.)
+#   TR_T2  when curl closes the stream (end of the last event), as a bare `curl` loop
+#          would see the request end.
+# Reading costs one read(2) per event: `read -N 1` takes the first byte, then `read -N`
+# with a huge count reads the rest in 4 KB blocks until EOF (a plain `read` on a pipe
+# would read byte by byte).
+#
+# API
+#   tr_request_body VAR PROMPT MAX_TOKENS → VAR = the JSON body: stream, temperature 0,
+#       cache_prompt false (every run processes its whole prompt, so prompt tok/s is
+#       real) and ignore_eos (every run decodes exactly MAX_TOKENS tokens).
+#   timed_completion URL BODY_FILE → sets TR_T0 TR_T1 TR_T2 TR_CURL (curl's exit
+#       status) and TR_BODY (the whole response body); never fails.
+#   tr_check URL → status 0 when the last response was a complete stream, setting
+#       TR_TIMINGS (the final event's flat "timings" object) and TR_PREDICTED_N;
+#       otherwise status 1 with TR_ERR_CODE (an EXIT_* number) and TR_ERR_MSG.
+#   tr_health URL → sets TR_HEALTH: ok, loading, down (TR_ERR_MSG: why) or http-NNN.
+
+TR_DEFAULT_PROMPT="Write one sentence about the sea."
+
+tr_request_body() { # tr_request_body VAR PROMPT MAX_TOKENS
+  local _tr_prompt
+  json_escape_to _tr_prompt "$2"
+  printf -v "$1" '{"prompt":"%s","n_predict":%d,"temperature":0,"cache_prompt":false,"ignore_eos":true,"stream":true}' \
+    "$_tr_prompt" "$((10#$3))"
+}
+
+timed_completion() { # timed_completion URL BODY_FILE
+  local LC_ALL=C # bytes, not characters: `read -N` counts whatever it is given
+  local url=$1 body_file=$2 fd pid first='' rest=''
+  # `Expect:` off: no 100-continue round trip for a long prompt. The key goes through a
+  # here-string on fd 3 (a pipe, no extra process), never through argv.
+  TR_T0=${EPOCHREALTIME/[.,]/}
+  if [[ -n ${GPT_OSS_API_KEY:-} ]]; then
+    exec {fd}< <(exec curl -4 -s -N -H 'Content-Type: application/json' -H 'Expect:' \
+      -H @/dev/fd/3 --data-binary "@$body_file" "$url/completion" \
+      3<<<"Authorization: Bearer $GPT_OSS_API_KEY")
+  else
+    exec {fd}< <(exec curl -4 -s -N -H 'Content-Type: application/json' -H 'Expect:' \
+      --data-binary "@$body_file" "$url/completion")
+  fi
+  pid=$!
+  read -r -N 1 -u "$fd" first || true
+  TR_T1=${EPOCHREALTIME/[.,]/}
+  read -r -N 2147483647 -u "$fd" rest || true
+  TR_T2=${EPOCHREALTIME/[.,]/}
+  exec {fd}<&-
+  TR_CURL=0
+  wait "$pid" || TR_CURL=$?
+  TR_BODY=$first$rest
+}
+
+tr_check() { # tr_check URL → see above
+  local url=$1 tail error http
+  TR_ERR_CODE=0 TR_ERR_MSG='' TR_TIMINGS='' TR_PREDICTED_N=0
+  if [[ $TR_BODY == data:* ]]; then
+    # The final event of /completion carries "timings":{...} (flat) near its end.
+    tail=${TR_BODY##*\"timings\":}
+    if [[ $tail != "$TR_BODY" && $tail == \{*\}* ]]; then
+      TR_TIMINGS="${tail%%\}*}}"
+      [[ $TR_TIMINGS =~ \"predicted_n\":([0-9]+) ]] && TR_PREDICTED_N=${BASH_REMATCH[1]}
+      return 0
+    fi
+    if ((TR_CURL != 0)); then
+      TR_ERR_CODE=$EXIT_SERVER
+      TR_ERR_MSG="the server at $url dropped the connection in the middle of a reply (curl exit $TR_CURL; did it crash?)"
+    else
+      TR_ERR_CODE=$EXIT_SERVER
+      TR_ERR_MSG="the stream from $url ended without the final event (no \"timings\")"
+    fi
+    return 1
+  fi
+  if [[ -z $TR_BODY ]]; then
+    if ((TR_CURL == 0)); then
+      TR_ERR_CODE=$EXIT_SERVER TR_ERR_MSG="the server at $url sent an empty reply"
+    else
+      _tr_capture die_on_curl_failure "$TR_CURL" "$url" 0
+    fi
+    return 1
+  fi
+  # An error reply, {"error":{"code":N,"message":"...","type":"...",...}}: its code is
+  # the HTTP status, worded as gpt-oss-query.sh words it (request_errors.sh).
+  error='' http=''
+  if json_object_field_to error "$TR_BODY" error && json_number_field_to http "$error" code &&
+    [[ $http =~ ^[1-5][0-9][0-9]$ && $http != 200 ]]; then
+    _tr_capture die_on_http_error "$http" "$url"
+  else
+    TR_ERR_CODE=$EXIT_SERVER
+    TR_ERR_MSG="the server at $url answered neither a stream nor an error: ${TR_BODY:0:200}"
+  fi
+  return 1
+}
+
+# _tr_capture DIE_HELPER ARGS... → runs one of request_errors.sh's die_* helpers in a
+# subshell (an error path only) and keeps its exit code and message instead of exiting,
+# so a concurrent bench client can hand both to the main shell.
+_tr_capture() {
+  TR_ERR_CODE=0
+  TR_ERR_MSG=$(
+    # shellcheck disable=SC2034 # read by request_errors.sh
+    reply=$TR_BODY
+    "$@" 2>&1 >/dev/null
+  ) || TR_ERR_CODE=$?
+  TR_ERR_MSG=${TR_ERR_MSG#"$PROG: "}
+  TR_ERR_MSG=${TR_ERR_MSG%%$'\n'*}
+  if ((TR_ERR_CODE == 0)); then
+    TR_ERR_CODE=$EXIT_SERVER TR_ERR_MSG="the request to $url failed (curl exit $TR_CURL)"
+  fi
+}
+
+tr_health() { # tr_health URL → TR_HEALTH, and TR_ERR_MSG when down
+  local url=$1 out code status=0
+  TR_ERR_MSG=''
+  out=$(curl -4 -s -o /dev/null -w '%{http_code} %{errormsg}' --max-time 5 "$url/health" 2>/dev/null) || status=$?
+  code=${out%% *}
+  case $code in
+    200) TR_HEALTH=ok ;;
+    503) TR_HEALTH=loading ;;
+    000 | '')
+      TR_HEALTH=down
+      TR_ERR_MSG=${out#* }
+      [[ -n $TR_ERR_MSG && $TR_ERR_MSG != "$out" ]] || TR_ERR_MSG="curl exit $status"
+      ;;
+    *) TR_HEALTH=http-$code ;;
+  esac
+}
