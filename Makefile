@@ -28,10 +28,10 @@ lint: ## shellcheck every script and bats helper, ruff on the Python
 	$(BIN)/ruff format --check py tests
 
 test: setup lint ## set up, lint, run every bats and pytest test (stub and real server)
-	@$(MAKE) --no-print-directory test-bats test-py
+	@$(MAKE) --no-print-directory --keep-going test-bats test-py
 
 test-bats: ## the bats tests only
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/bats $${CI:+--tap} tests
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/bats --timing $${CI:+--tap} tests
 
 test-py: ## the pytest tests only
 	$(BIN)/pytest $${CI:+-q -rfE}

@@ -10,16 +10,6 @@ BENCH="$SUITE_ROOT/scripts/gpt-oss-bench.sh"
 setup() { common_setup; }
 teardown() { common_teardown; }
 
-# json_get EXPR → evaluates a Python expression on the JSON read from stdin (as `d`);
-# a tuple prints as its items separated by spaces.
-json_get() {
-  python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-v = eval(sys.argv[1])
-print(" ".join(map(str, v)) if isinstance(v, tuple) else v)' "$1"
-}
-
 completion_prompts_equal() { # completion_prompts_equal FILE → every /completion prompt == FILE's bytes
   python3 - "$STUB_DIR" "$1" <<'PY'
 import json, sys

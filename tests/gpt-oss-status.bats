@@ -10,16 +10,6 @@ STATUS="$SUITE_ROOT/scripts/gpt-oss-status.sh"
 setup() { common_setup; }
 teardown() { common_teardown; }
 
-# json_get EXPR → evaluates a Python expression on the JSON read from stdin (as `d`);
-# a tuple prints as its items separated by spaces.
-json_get() {
-  python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-v = eval(sys.argv[1])
-print(" ".join(map(str, v)) if isinstance(v, tuple) else v)' "$1"
-}
-
 completion_count() {
   if [[ -f "$STUB_DIR/requests.jsonl" ]]; then
     grep -c '"path": "/completion"' "$STUB_DIR/requests.jsonl" || true

@@ -26,7 +26,7 @@ teardown_file() {
 setup() { common_setup; }
 teardown() { common_teardown; }
 
-json_get() { # json_get EXPR → evaluates EXPR on the JSON in $output as `d`
+output_json() { # output_json EXPR → evaluates EXPR on the JSON in $output as `d`
   python3 -c 'import json, sys; d = json.loads(sys.argv[2]); print(eval(sys.argv[1]))' "$1" "$output"
 }
 
@@ -46,23 +46,23 @@ json_get() { # json_get EXPR → evaluates EXPR on the JSON in $output as `d`
 @test "real raw --json: text, token counts and timings from the server" {
   run --separate-stderr "$SCRIPT" --raw --url "$SMOL_URL" --max-tokens 8 --temperature 0 --json "The sky is"
   assert_success
-  [[ $(json_get 'd["mode"], d["tokens"]["predicted"] <= 8, d["tokens"]["prompt"] > 0') == "('raw', True, True)" ]]
-  [[ $(json_get 'd["timings"]["predicted_n"] == d["tokens"]["predicted"]') == True ]]
-  [[ $(json_get 'd["finish_reason"] in ("stop", "length")') == True ]]
+  [[ $(output_json 'd["mode"], d["tokens"]["predicted"] <= 8, d["tokens"]["prompt"] > 0') == "('raw', True, True)" ]]
+  [[ $(output_json 'd["timings"]["predicted_n"] == d["tokens"]["predicted"]') == True ]]
+  [[ $(output_json 'd["finish_reason"] in ("stop", "length")') == True ]]
 }
 
 @test "real raw: --backend openai uses /v1/completions" {
   run --separate-stderr "$SCRIPT" --backend openai --raw --url "$SMOL_URL" --max-tokens 8 --temperature 0 --json "The sky is"
   assert_success
-  [[ $(json_get '(d["backend"], d["tokens"]["predicted"] <= 8, len(d["text"]) > 0)') == "('openai', True, True)" ]]
+  [[ $(output_json '(d["backend"], d["tokens"]["predicted"] <= 8, len(d["text"]) > 0)') == "('openai', True, True)" ]]
 }
 
 @test "real openai chat backend answers on SmolLM2 (plain and streamed)" {
   run --separate-stderr "$SCRIPT" --backend openai --url "$SMOL_URL" --max-tokens 12 --temperature 0 --json "What is 1+1?"
   assert_success
-  [[ $(json_get '(d["mode"], d["fallback"], len(d["text"]) > 0)') == "('chat', None, True)" ]]
+  [[ $(output_json '(d["mode"], d["fallback"], len(d["text"]) > 0)') == "('chat', None, True)" ]]
   local text
-  text=$(json_get 'd["text"]')
+  text=$(output_json 'd["text"]')
   run --separate-stderr "$SCRIPT" --backend openai --url "$SMOL_URL" --max-tokens 12 --temperature 0 --stream "What is 1+1?"
   assert_success
   assert_output "$text"
@@ -71,8 +71,8 @@ json_get() { # json_get EXPR → evaluates EXPR on the JSON in $output as `d`
 @test "real harmony: the prompt fits a large slot and the reply is parsed" {
   run --separate-stderr "$SCRIPT" --url "$TINY_BIG_URL" --max-tokens 16 --seed 1 --json "Say hi"
   assert_success
-  [[ $(json_get '(d["mode"], d["fallback"], d["requests"])') == "('harmony', None, 1)" ]]
-  [[ $(json_get 'd["tokens"]["predicted"] <= 16') == True ]]
+  [[ $(output_json '(d["mode"], d["fallback"], d["requests"])') == "('harmony', None, 1)" ]]
+  [[ $(output_json 'd["tokens"]["predicted"] <= 16') == True ]]
 }
 
 @test "real harmony: the documented tools command falls back to raw on 256-token slots" {
@@ -85,10 +85,10 @@ json_get() { # json_get EXPR → evaluates EXPR on the JSON in $output as `d`
 @test "real harmony: the context check counts with the server's tokenizer" {
   run --separate-stderr "$SCRIPT" --url "$TINY_URL" --tools --max-tokens 8 --json "Summarize this repo"
   assert_success
-  [[ $(json_get '(d["mode"], d["fallback"]["reason"], d["fallback"]["n_ctx"], d["fallback"]["max_tokens"])') == \
+  [[ $(output_json '(d["mode"], d["fallback"]["reason"], d["fallback"]["n_ctx"], d["fallback"]["max_tokens"])') == \
     "('raw', 'context', 256, 8)" ]]
   local counted
-  counted=$(json_get 'd["fallback"]["prompt_tokens"]')
+  counted=$(output_json 'd["fallback"]["prompt_tokens"]')
   ((counted > 256))
   [[ $stderr == *"$counted prompt tokens + 8 reserved for the reply > 256 per-slot context"* ]]
 }
@@ -96,7 +96,7 @@ json_get() { # json_get EXPR → evaluates EXPR on the JSON in $output as `d`
 @test "real harmony: the server's HTTP 400 also falls back; --no-fallback exits 5" {
   GPT_OSS_CONTEXT_CHECK=0 run --separate-stderr "$SCRIPT" --url "$TINY_URL" --tools --max-tokens 8 --json "hi"
   assert_success
-  [[ $(json_get '(d["fallback"]["reason"], d["fallback"]["n_ctx"])') == "('http_400', 256)" ]]
+  [[ $(output_json '(d["fallback"]["reason"], d["fallback"]["n_ctx"])') == "('http_400', 256)" ]]
   run --separate-stderr "$SCRIPT" --url "$TINY_URL" --tools --max-tokens 8 --no-fallback "hi"
   assert_failure 5
   [[ $stderr == *"256 per-slot context"* ]]

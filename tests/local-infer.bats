@@ -57,7 +57,7 @@ print(eval(sys.argv[2]))' "$1" "$2"
 }
 completion_count() { completion_bodies | wc -l | tr -d ' '; }
 
-json_get() { # json_get EXPR → evaluates EXPR on the JSON in $output as `d`
+output_json() { # output_json EXPR → evaluates EXPR on the JSON in $output as `d`
   python3 -c 'import json, sys; d = json.loads(sys.argv[2]); print(eval(sys.argv[1]))' "$1" "$output"
 }
 
@@ -186,14 +186,14 @@ json_get() { # json_get EXPR → evaluates EXPR on the JSON in $output as `d`
   start_stub STUB_REPLY=$'multi\nline "q"'
   run --separate-stderr "$SCRIPT" --raw --json "a b c"
   assert_success
-  [[ $(json_get 'd["text"]') == $'multi\nline "q"' ]]
-  [[ $(json_get '(d["mode"], d["backend"], d["finish_reason"], d["complete"], d["fallback"])') == \
+  [[ $(output_json 'd["text"]') == $'multi\nline "q"' ]]
+  [[ $(output_json '(d["mode"], d["backend"], d["finish_reason"], d["complete"], d["fallback"])') == \
     "('raw', 'gpt-oss', 'stop', True, None)" ]]
-  [[ $(json_get 'd["tokens"]["prompt"], d["tokens"]["predicted"]') == "(3, 3)" ]]
-  [[ $(json_get 'd["timings"]["predicted_n"]') == 3 ]]
-  [[ $(json_get 'd["tool_calls"]') == "[]" ]]
+  [[ $(output_json 'd["tokens"]["prompt"], d["tokens"]["predicted"]') == "(3, 3)" ]]
+  [[ $(output_json 'd["timings"]["predicted_n"]') == 3 ]]
+  [[ $(output_json 'd["tool_calls"]') == "[]" ]]
   run --separate-stderr "$SCRIPT" --raw --json --max-tokens 1 "a b c"
-  [[ $(json_get '(d["finish_reason"], d["complete"])') == "('length', False)" ]]
+  [[ $(output_json '(d["finish_reason"], d["complete"])') == "('length', False)" ]]
 }
 
 @test "raw: --stream prints the pieces (both backends)" {
@@ -206,7 +206,7 @@ json_get() { # json_get EXPR → evaluates EXPR on the JSON in $output as `d`
   assert_success
   assert_output "one two three"
   run --separate-stderr "$SCRIPT" --raw --stream --json "x"
-  [[ $(json_get '(d["text"], d["tokens"]["predicted"])') == "('one two three', 3)" ]]
+  [[ $(output_json '(d["text"], d["tokens"]["predicted"])') == "('one two three', 3)" ]]
 }
 
 @test "raw: a prompt over the per-slot context exits 5 naming both numbers" {
@@ -363,13 +363,13 @@ json_get() { # json_get EXPR → evaluates EXPR on the JSON in $output as `d`
   start_stub STUB_REPLIES_FILE="$BATS_TEST_TMPDIR/r.json" -c 8192 -np 1
   run --separate-stderr "$SCRIPT" --tools --workspace "$WS" --json x
   assert_success
-  [[ $(json_get '(d["mode"], d["text"], d["complete"], d["requests"])') == "('harmony', 'Found it.', True, 3)" ]]
-  [[ $(json_get '[(c["turn"], c["name"], c["ok"]) for c in d["tool_calls"]]') == \
+  [[ $(output_json '(d["mode"], d["text"], d["complete"], d["requests"])') == "('harmony', 'Found it.', True, 3)" ]]
+  [[ $(output_json '[(c["turn"], c["name"], c["ok"]) for c in d["tool_calls"]]') == \
     "[(1, 'read_file', True), (2, 'grep', True)]" ]]
-  [[ $(json_get 'd["tool_calls"][0]["result"]') == $'line two\nneedle here' ]]
-  [[ $(json_get 'd["tool_calls"][1]["result"]') == "src/app.py:2:    return 42" ]]
-  [[ $(json_get 'd["tool_calls"][1]["arguments"]') == "{'pattern': 'return \\\\d+', 'path': 'src'}" ]]
-  [[ $(json_get '"Need read_file." in d["reasoning"]') == True ]]
+  [[ $(output_json 'd["tool_calls"][0]["result"]') == $'line two\nneedle here' ]]
+  [[ $(output_json 'd["tool_calls"][1]["result"]') == "src/app.py:2:    return 42" ]]
+  [[ $(output_json 'd["tool_calls"][1]["arguments"]') == "{'pattern': 'return \\\\d+', 'path': 'src'}" ]]
+  [[ $(output_json '"Need read_file." in d["reasoning"]') == True ]]
 }
 
 @test "tools: escapes via ../, absolute paths and a symlink are refused to the model" {
@@ -383,11 +383,11 @@ json_get() { # json_get EXPR → evaluates EXPR on the JSON in $output as `d`
   start_stub STUB_REPLIES_FILE="$BATS_TEST_TMPDIR/r.json" -c 65536 -np 1
   run --separate-stderr "$SCRIPT" --tools --workspace "$WS" --max-tool-turns 10 --json x
   assert_success
-  [[ $(json_get 'd["text"]') == Refused. ]]
-  [[ $(json_get '[c["ok"] for c in d["tool_calls"]]') == "[False, False, False, False, False]" ]]
-  [[ $(json_get 'd["tool_calls"][0]["result"]') == *"'..'"* ]]
-  [[ $(json_get 'd["tool_calls"][1]["result"]') == *absolute* ]]
-  [[ $(json_get 'd["tool_calls"][2]["result"]') == *"outside the workspace"* ]]
+  [[ $(output_json 'd["text"]') == Refused. ]]
+  [[ $(output_json '[c["ok"] for c in d["tool_calls"]]') == "[False, False, False, False, False]" ]]
+  [[ $(output_json 'd["tool_calls"][0]["result"]') == *"'..'"* ]]
+  [[ $(output_json 'd["tool_calls"][1]["result"]') == *absolute* ]]
+  [[ $(output_json 'd["tool_calls"][2]["result"]') == *"outside the workspace"* ]]
   # The refusals went back to the model as tool results; the secret never left.
   [[ $(body_get 2 '"error: path" in b["prompt"]') == True ]]
   run ! grep -q "$SECRET" "$STUB_DIR"/body-*
@@ -404,11 +404,11 @@ json_get() { # json_get EXPR → evaluates EXPR on the JSON in $output as `d`
   start_stub STUB_REPLIES_FILE="$BATS_TEST_TMPDIR/r.json" -c 65536 -np 1
   run --separate-stderr "$SCRIPT" --tools --workspace "$WS" --max-tool-turns 10 --json x
   assert_success
-  [[ $(json_get 'd["text"]') == Recovered. ]]
-  [[ $(json_get '[c["ok"] for c in d["tool_calls"]]') == "[False, True, False, False, False]" ]]
-  [[ $(json_get 'd["tool_calls"][0]["result"]') == *"unknown tool"*list_files* ]]
-  [[ $(json_get 'd["tool_calls"][1]["result"]') == *"line one"* ]]
-  [[ $(json_get 'd["tool_calls"][2]["result"]') == *"not valid JSON"* ]]
+  [[ $(output_json 'd["text"]') == Recovered. ]]
+  [[ $(output_json '[c["ok"] for c in d["tool_calls"]]') == "[False, True, False, False, False]" ]]
+  [[ $(output_json 'd["tool_calls"][0]["result"]') == *"unknown tool"*list_files* ]]
+  [[ $(output_json 'd["tool_calls"][1]["result"]') == *"line one"* ]]
+  [[ $(output_json 'd["tool_calls"][2]["result"]') == *"not valid JSON"* ]]
 }
 
 @test "tools: --max-tool-turns reached exits 11 with the partial answer on stdout" {
@@ -422,7 +422,7 @@ json_get() { # json_get EXPR → evaluates EXPR on the JSON in $output as `d`
   [[ $(completion_count) == 3 ]]
   run --separate-stderr "$SCRIPT" --tools --workspace "$WS" --max-tool-turns 0 --json x
   assert_failure 11
-  [[ $(json_get '(d["finish_reason"], d["complete"], d["tool_calls"])') == "('tool_turns', False, [])" ]]
+  [[ $(output_json '(d["finish_reason"], d["complete"], d["tool_calls"])') == "('tool_turns', False, [])" ]]
 }
 
 @test "tools: --workspace defaults to the current directory" {
@@ -431,7 +431,7 @@ json_get() { # json_get EXPR → evaluates EXPR on the JSON in $output as `d`
   cd "$WS"
   run --separate-stderr "$SCRIPT" --tools --json x
   assert_success
-  [[ $(json_get 'd["tool_calls"][0]["result"]') == src/app.py ]]
+  [[ $(output_json 'd["tool_calls"][0]["result"]') == src/app.py ]]
 }
 
 # --- fallback to raw ---
@@ -446,7 +446,7 @@ json_get() { # json_get EXPR → evaluates EXPR on the JSON in $output as `d`
   [[ $(completion_count) == 1 ]] # the Harmony prompt was never sent
   [[ $(body_get 1 '(p, b["prompt"])') == "('/completion', 'Summarize this repo')" ]]
   run --separate-stderr "$SCRIPT" --tools --json "Summarize this repo"
-  [[ $(json_get '(d["mode"], d["fallback"]["reason"], d["fallback"]["n_ctx"], d["fallback"]["max_tokens"])') == \
+  [[ $(output_json '(d["mode"], d["fallback"]["reason"], d["fallback"]["n_ctx"], d["fallback"]["max_tokens"])') == \
     "('raw', 'context', 100, 256)" ]]
 }
 
@@ -454,7 +454,7 @@ json_get() { # json_get EXPR → evaluates EXPR on the JSON in $output as `d`
   start_stub STUB_N_CTX=30 STUB_REPLY='raw answer'
   GPT_OSS_CONTEXT_CHECK=0 run --separate-stderr "$SCRIPT" --json "hi"
   assert_success
-  [[ $(json_get '(d["text"], d["fallback"]["reason"], d["fallback"]["n_ctx"])') == "('raw answer', 'http_400', 30)" ]]
+  [[ $(output_json '(d["text"], d["fallback"]["reason"], d["fallback"]["n_ctx"])') == "('raw answer', 'http_400', 30)" ]]
   [[ $stderr == *"exceeds the available context size"*"falling back to --raw"* ]]
   [[ $(completion_count) == 2 ]]
 }
@@ -498,8 +498,8 @@ json_get() { # json_get EXPR → evaluates EXPR on the JSON in $output as `d`
   run --separate-stderr "$SCRIPT" --backend openai --tools --workspace "$WS" --system S \
     --reasoning low --show-reasoning --max-tokens 99 --json "What does f return?"
   assert_success
-  [[ $(json_get '(d["backend"], d["mode"], d["text"])') == "('openai', 'chat', 'It returns 42.')" ]]
-  [[ $(json_get '[(c["name"], c["ok"]) for c in d["tool_calls"]]') == "[('read_file', True)]" ]]
+  [[ $(output_json '(d["backend"], d["mode"], d["text"])') == "('openai', 'chat', 'It returns 42.')" ]]
+  [[ $(output_json '[(c["name"], c["ok"]) for c in d["tool_calls"]]') == "[('read_file', True)]" ]]
   [[ $stderr == *"Need read_file."*"thinking hard"* ]]
   local n
   n=$(completion_count)
@@ -530,10 +530,10 @@ json_get() { # json_get EXPR → evaluates EXPR on the JSON in $output as `d`
   start_stub STUB_N_CTX=40 STUB_REPLY='raw answer'
   run --separate-stderr "$SCRIPT" --backend openai --json hi
   assert_success
-  [[ $(json_get '(d["text"], d["mode"], d["fallback"]["reason"])') == "('raw answer', 'raw', 'context')" ]]
+  [[ $(output_json '(d["text"], d["mode"], d["fallback"]["reason"])') == "('raw answer', 'raw', 'context')" ]]
   [[ $(body_get "$(completion_count)" p) == /v1/completions ]]
   GPT_OSS_CONTEXT_CHECK=0 run --separate-stderr "$SCRIPT" --backend openai --json hi
-  [[ $(json_get 'd["fallback"]["reason"]') == http_400 ]]
+  [[ $(output_json 'd["fallback"]["reason"]') == http_400 ]]
   GPT_OSS_CONTEXT_CHECK=0 run --separate-stderr "$SCRIPT" --backend openai --no-fallback hi
   assert_failure 5
 }

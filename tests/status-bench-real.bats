@@ -22,16 +22,6 @@ setup() {
 
 teardown() { common_teardown; }
 
-# json_get EXPR → evaluates a Python expression on the JSON read from stdin (as `d`);
-# a tuple prints as its items separated by spaces.
-json_get() {
-  python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-v = eval(sys.argv[1])
-print(" ".join(map(str, v)) if isinstance(v, tuple) else v)' "$1"
-}
-
 @test "status on the real server: model, quant, size, slots, context and a probe" {
   run --separate-stderr "$SUITE_ROOT/scripts/gpt-oss-status.sh" --json
   assert_success

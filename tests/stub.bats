@@ -8,8 +8,9 @@ load helpers/test_helper
 setup() { common_setup; }
 teardown() { common_teardown; }
 
-# json_get EXPR → evaluates a Python expression on the JSON read from stdin (as `d`).
-json_get() {
+# json_repr EXPR → prints a Python expression evaluated on the JSON read from stdin
+# (as `d`); tuples print as tuples, so several fields compare in one assertion.
+json_repr() {
   python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
 }
 
@@ -50,23 +51,23 @@ start_fake() {
 
 @test "props reports the per-slot context and slot count from -c and -np" {
   start_stub -m /models/gpt-oss-20b-mxfp4.gguf -c 1024 -np 4
-  run json_get 'd["default_generation_settings"]["n_ctx"], d["total_slots"], d["model_path"]' \
+  run json_repr 'd["default_generation_settings"]["n_ctx"], d["total_slots"], d["model_path"]' \
     < <(curl -4 -s "$STUB_URL/props")
   assert_output "(256, 4, '/models/gpt-oss-20b-mxfp4.gguf')"
 }
 
 @test "props pads the per-slot context like the real server (-c 384 -np 4 gives 256)" {
   start_stub -c 384 -np 4
-  run json_get 'd["default_generation_settings"]["n_ctx"]' < <(curl -4 -s "$STUB_URL/props")
+  run json_repr 'd["default_generation_settings"]["n_ctx"]' < <(curl -4 -s "$STUB_URL/props")
   assert_output 256
 }
 
 @test "STUB_N_CTX and STUB_SLOTS override props and slots" {
   start_stub STUB_N_CTX=96 STUB_SLOTS=2 -c 4096 -np 8
-  run json_get 'd["default_generation_settings"]["n_ctx"], d["total_slots"]' \
+  run json_repr 'd["default_generation_settings"]["n_ctx"], d["total_slots"]' \
     < <(curl -4 -s "$STUB_URL/props")
   assert_output "(96, 2)"
-  run json_get '[s["n_ctx"] for s in d]' < <(curl -4 -s "$STUB_URL/slots")
+  run json_repr '[s["n_ctx"] for s in d]' < <(curl -4 -s "$STUB_URL/slots")
   assert_output "[96, 96]"
 }
 
@@ -74,16 +75,16 @@ start_fake() {
   start_stub STUB_REPLY='The answer is 4'
   post /completion '{"prompt":"<|start|>user<|message|>two plus two<|end|><|start|>assistant","n_predict":16}'
   assert_equal "$(http_status)" 200
-  run json_get '(d["content"], d["stop_type"], d["tokens_predicted"], d["tokens_evaluated"], d["truncated"])' < <(reply)
+  run json_repr '(d["content"], d["stop_type"], d["tokens_predicted"], d["tokens_evaluated"], d["truncated"])' < <(reply)
   assert_output "('The answer is 4', 'eos', 4, 9, False)"
-  run json_get 'sorted(d["timings"])' < <(reply)
+  run json_repr 'sorted(d["timings"])' < <(reply)
   assert_output "['cache_n', 'predicted_ms', 'predicted_n', 'predicted_per_second', 'predicted_per_token_ms', 'prompt_ms', 'prompt_n', 'prompt_per_second', 'prompt_per_token_ms']"
 }
 
 @test "n_predict smaller than the reply cuts it and reports stop_type limit" {
   start_stub STUB_REPLY='one two three four'
   post /completion '{"prompt":"hi","n_predict":2}'
-  run json_get 'd["content"], d["stop_type"], d["tokens_predicted"]' < <(reply)
+  run json_repr 'd["content"], d["stop_type"], d["tokens_predicted"]' < <(reply)
   assert_output "('one two', 'limit', 2)"
 }
 
@@ -91,7 +92,7 @@ start_fake() {
   start_stub
   post /completion '{"prompt":"a b c d"}'
   post /completion '{"prompt":"a b c d"}'
-  run json_get 'd["timings"]["cache_n"], d["timings"]["prompt_n"]' < <(reply)
+  run json_repr 'd["timings"]["cache_n"], d["timings"]["prompt_n"]' < <(reply)
   assert_output "(3, 1)"
 }
 
@@ -117,7 +118,7 @@ start_fake() {
   start_stub STUB_N_CTX=8 STUB_TRUNCATE=1
   post /completion '{"prompt":"one two three four five six seven eight nine ten"}'
   assert_equal "$(http_status)" 200
-  run json_get 'd["truncated"], d["tokens_evaluated"]' < <(reply)
+  run json_repr 'd["truncated"], d["tokens_evaluated"]' < <(reply)
   assert_output "(True, 7)"
 }
 
@@ -152,10 +153,10 @@ start_fake() {
 EOF
   start_stub STUB_REPLIES_FILE="$BATS_TEST_TMPDIR/replies.json"
   post /v1/chat/completions '{"messages":[{"role":"user","content":"hi"}]}'
-  run json_get 'd["choices"][0]["message"], d["choices"][0]["finish_reason"]' < <(reply)
+  run json_repr 'd["choices"][0]["message"], d["choices"][0]["finish_reason"]' < <(reply)
   assert_output "({'role': 'assistant', 'content': 'done', 'reasoning_content': 'think'}, 'stop')"
   post /v1/chat/completions '{"messages":[{"role":"user","content":"hi"}]}'
-  run json_get 'd["choices"][0]["message"]["tool_calls"][0]["function"], d["choices"][0]["finish_reason"]' < <(reply)
+  run json_repr 'd["choices"][0]["message"]["tool_calls"][0]["function"], d["choices"][0]["finish_reason"]' < <(reply)
   assert_output "({'name': 'read_file', 'arguments': '{\"path\":\"a\"}'}, 'tool_calls')"
 }
 
@@ -165,7 +166,7 @@ EOF
   local got=()
   for _ in 1 2 3; do
     post /v1/completions '{"prompt":"hi"}'
-    got+=("$(json_get 'd["choices"][0]["text"]' < <(reply))")
+    got+=("$(json_repr 'd["choices"][0]["text"]' < <(reply))")
   done
   assert_equal "${got[*]}" "first second second"
 }
@@ -197,7 +198,7 @@ EOF
   curl -4 -s -o /dev/null --data-binary "@$BATS_TEST_TMPDIR/sent" "$STUB_URL/completion"
   cmp "$BATS_TEST_TMPDIR/sent" <(stub_last_body)
   cmp "$BATS_TEST_TMPDIR/sent" <(stub_request_body "$(stub_request_count)")
-  run json_get 'd["method"], d["path"]' < <(tail -n 1 "$STUB_DIR/requests.jsonl")
+  run json_repr 'd["method"], d["path"]' < <(tail -n 1 "$STUB_DIR/requests.jsonl")
   assert_output "('POST', '/completion')"
 }
 
@@ -237,7 +238,7 @@ on
 -lm
 none
 --jinja"
-  run json_get 'd["default_generation_settings"]["n_ctx"], d["total_slots"]' \
+  run json_repr 'd["default_generation_settings"]["n_ctx"], d["total_slots"]' \
     < <(curl -4 -s "$STUB_URL/props")
   assert_output "(1024, 2)"
   assert grep -q 'main: server is listening on http://127.0.0.1:' "$BATS_TEST_TMPDIR/fake.log"
@@ -339,7 +340,7 @@ none
 @test "STUB_REJECT_UNKNOWN=0 ignores the other dialect's flags" {
   use_fake_llama_server
   STUB_REJECT_UNKNOWN=0 start_fake --no-mmap --mlock -c 512 -np 2
-  run json_get 'd["default_generation_settings"]["n_ctx"]' < <(curl -4 -s "$STUB_URL/props")
+  run json_repr 'd["default_generation_settings"]["n_ctx"]' < <(curl -4 -s "$STUB_URL/props")
   assert_output 256
 }
 

@@ -92,7 +92,9 @@ fi
 a="" b="" c="" rendered="" fast_argv=() # filled by time_ms / json_escape_to / eval
 prompt="1+1="
 query_body="$scratch/query.json"
-printf '{"prompt":"%s","n_predict":8,"temperature":0,"cache_prompt":true}' "$prompt" >"$query_body"
+# Byte for byte what each script sends, so the only difference is the script itself.
+printf '{"prompt":"%s","n_predict":8,"temperature":0,"cache_prompt":true,"response_fields":["content","truncated"]}' \
+  "$prompt" >"$query_body"
 
 # 1 and 2: the clients' overhead against bare curl, interleaved
 progress "1/6 gpt-oss-query.sh vs curl ($runs runs each)"
@@ -115,12 +117,24 @@ done
 
 # 4: gpt-oss-bench.sh's own p50 against a plain curl loop of the same request
 progress "4/6 gpt-oss-bench.sh vs a curl loop ($runs runs each)"
-bench_json=$("$root/scripts/gpt-oss-bench.sh" "$runs" -p "$prompt" -n 8 --json 2>/dev/null)
-for ((i = 0; i < runs; i++)); do
-  time_ms a bare_curl /completion "$query_body"
-  echo "$a" >>"$scratch/curl-loop"
+bench_body="$scratch/bench.json"
+printf '{"prompt":"%s","n_predict":8,"temperature":0,"cache_prompt":false,"ignore_eos":true,"stream":true}' \
+  "$prompt" >"$bench_body"
+stream_curl() {
+  curl -4 -s -N -o /dev/null -H 'Content-Type: application/json' -H 'Expect:' \
+    --data-binary "@$bench_body" "$url/completion"
+}
+# Blocks of 5 alternate so that background load hits both sides alike.
+bench_rows="$scratch/bench-rows.csv"
+for ((block = 0; block < runs / 5; block++)); do
+  "$root/scripts/gpt-oss-bench.sh" 5 -p "$prompt" -n 8 --csv 2>/dev/null | tail -n +2 >>"$bench_rows"
+  for ((i = 0; i < 5; i++)); do
+    time_ms a stream_curl
+    echo "$a" >>"$scratch/curl-loop"
+  done
 done
-bench_p50=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["latency_ms"]["p50"])' "$bench_json")
+cut -d, -f4 "$bench_rows" >"$scratch/bench-ms"
+bench_p50=$(stat_of "$scratch/bench-ms" p50)
 
 # 3 and 5 need servers we start ourselves
 if ((own_server)); then

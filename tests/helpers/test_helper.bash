@@ -167,3 +167,13 @@ stub_request_count() {
     echo 0
   fi
 }
+
+# json_get EXPR → evaluates a Python expression on the JSON read from stdin (as `d`);
+# a tuple prints as its items separated by spaces.
+json_get() {
+  python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+v = eval(sys.argv[1])
+print(" ".join(map(str, v)) if isinstance(v, tuple) else v)' "$1"
+}
