@@ -36,7 +36,7 @@ test-bats: ## the bats tests only
 test-py: ## the pytest tests only
 	$(BIN)/pytest $${CI:+-q -rfE}
 
-bench: setup ## measure the suite against bare curl on a real server; writes docs/bench/latest.md
+bench: setup ## measure the suite against bare curl on a real server; writes bench/report.md and bench/report.json
 	@scripts/make/bench-report.sh
 
 clean: ## remove .venv and .deps (the llama-server and model caches stay)

@@ -6,8 +6,8 @@
 #
 # Starts llama-server with the guide's fast flags in the server's own dialect
 # (no mmap, small context, -b/-ub 256, 4 slots, f16 KV cache, flash attention),
-# picks a GGUF quant, waits until /health answers, warms every slot and, with
-# GPT_OSS_KEEPALIVE_SECS > 0, keeps the model resident. Running it again while
+# picks a GGUF quant, waits until /health answers, warms every slot and keeps the
+# model resident with a tiny request every GPT_OSS_KEEPALIVE_SECS (the guide's 1 s). Running it again while
 # the same server runs reuses it. stdout: the server URL (or JSON with --json).
 #
 # Options (flag > environment > default):
@@ -20,7 +20,7 @@
 #   -b, --batch N         batch size            GPT_OSS_BATCH      (256)
 #   -ub, --ubatch N       micro-batch size      GPT_OSS_UBATCH     (256)
 #       --kv-type TYPE    KV cache type         GPT_OSS_KV_TYPE    (f16)
-#   -k, --keepalive SECS  keepalive period, 0=off  GPT_OSS_KEEPALIVE_SECS (0)
+#   -k, --keepalive SECS  keepalive period, 0=off  GPT_OSS_KEEPALIVE_SECS (1)
 #       --timeout SECS    start-up limit        GPT_OSS_START_TIMEOUT  (300)
 #       --restart         replace our running server even if its settings match
 #       --foreground      stay attached; Ctrl-C stops the server and keepalive
@@ -55,7 +55,8 @@ parallel=${GPT_OSS_PARALLEL:-4}
 batch=${GPT_OSS_BATCH:-256}
 ubatch=${GPT_OSS_UBATCH:-256}
 kv_type=${GPT_OSS_KV_TYPE:-f16}
-keepalive=${GPT_OSS_KEEPALIVE_SECS:-0}
+# The guide: "GPT_OSS_KEEPALIVE_SECS=1 is the most stable" against paging spikes.
+keepalive=${GPT_OSS_KEEPALIVE_SECS:-1}
 start_timeout=${GPT_OSS_START_TIMEOUT:-300}
 rpc=${GPT_OSS_RPC:-}
 t_start=0 t_ready=0

@@ -25,6 +25,7 @@ out_dir="$root/bench"
 mkdir -p "$out_dir"
 scratch=$(mktemp -d)
 export XDG_STATE_HOME="$scratch/state" # our servers never touch the user's own state
+export GPT_OSS_KEEPALIVE_SECS=0         # no keepalive request between the timed ones
 hand_pid=""
 cleanup() {
   [[ -n "$hand_pid" ]] && stop_pid "$hand_pid" 5
