@@ -113,7 +113,8 @@ unset prompt prompt_json
 curl_args=(-X POST --data-binary @- -w '\n%{http_code} %{errormsg}')
 [[ $timeout =~ ^0*\.?0*$ ]] || curl_args+=(--max-time "$timeout")
 curl_status=0
-reply=$(curl_json "${curl_args[@]}" "$url/completion" <<<"$body" 2>/dev/null) || curl_status=$?
+# Redirections outside $(...): with none inside, bash execs curl without another fork.
+{ reply=$(curl_json "${curl_args[@]}" "$url/completion") || curl_status=$?; } 2>/dev/null <<<"$body"
 unset body
 meta=${reply##*$'\n'}
 reply=${reply%$'\n'*}

@@ -96,16 +96,15 @@ default_url() {
 
 # --- HTTP with curl: IPv4 always (the guide: localhost over IPv6 stalls) ---
 # The API key goes through a file descriptor, never argv, so `ps` cannot show it.
-curl_json() { # curl_json [curl args...] — adds -4, JSON content type and the bearer token
-  local -a auth=()
-  if [[ -n "${GPT_OSS_API_KEY:-}" ]]; then
-    auth=(-H "@/dev/fd/3")
-    curl -4 -sS -H 'Content-Type: application/json' "${auth[@]}" "$@" \
+# One simple command per variant: inside $(...) bash then execs curl without a second fork.
+if [[ -n "${GPT_OSS_API_KEY:-}" ]]; then
+  curl_json() { # curl_json [curl args...] — adds -4, JSON content type and the bearer token
+    curl -4 -sS -H 'Content-Type: application/json' -H "@/dev/fd/3" "$@" \
       3< <(printf 'Authorization: Bearer %s\n' "$GPT_OSS_API_KEY")
-  else
-    curl -4 -sS -H 'Content-Type: application/json' "$@"
-  fi
-}
+  }
+else
+  curl_json() { curl -4 -sS -H 'Content-Type: application/json' "$@"; }
+fi
 
 # Map curl's exit status for a connection failure to a clear message and exit code.
 die_unreachable() { # die_unreachable URL

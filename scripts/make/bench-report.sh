@@ -56,9 +56,10 @@ time_ms() {
 
 # stat_of FILE KEY → one statistic of the samples in FILE (from the Python core)
 stat_of() {
-  local summary value
-  summary=$("$root/.venv/bin/gpt-oss-py" stats summarize --json "$1")
-  json_number_field_to value "$summary" "$2"
+  local summary value=n/a
+  if summary=$("$root/.venv/bin/gpt-oss-py" stats summarize --json "$1"); then
+    json_number_field_to value "$summary" "$2" || value=n/a
+  fi
   printf '%s\n' "$value"
 }
 
@@ -167,7 +168,7 @@ if ((own_server)); then
   long_prompt=$(printf 'The quick brown fox jumps over the lazy dog. %.0s' {1..12})
   printf '{"prompt":"%s","n_predict":32,"temperature":0,"cache_prompt":false}' "$long_prompt" >"$scratch/long.json"
   measure_flags() { # measure_flags NAME ARGV... → NAME-ms, NAME-decode, NAME-prompt files
-    local name=$1 reply t0 t1 v
+    local name=$1 reply timings t0 t1 v
     shift
     "$@" >"$scratch/$name.log" 2>&1 &
     hand_pid=$!
@@ -181,8 +182,9 @@ if ((own_server)); then
       reply=$(curl -4 -s -H 'Content-Type: application/json' --data-binary "@$scratch/long.json" "$url/completion")
       t1=${EPOCHREALTIME/[.,]/}
       printf '%d.%03d\n' "$(((t1 - t0) / 1000))" "$(((t1 - t0) % 1000))" >>"$scratch/$name-ms"
-      json_number_field_to v "$reply" predicted_per_second && echo "$v" >>"$scratch/$name-decode"
-      json_number_field_to v "$reply" prompt_per_second && echo "$v" >>"$scratch/$name-prompt"
+      json_object_field_to timings "$reply" timings || continue
+      json_number_field_to v "$timings" predicted_per_second && echo "$v" >>"$scratch/$name-decode"
+      json_number_field_to v "$timings" prompt_per_second && echo "$v" >>"$scratch/$name-prompt"
     done
     stop_pid "$hand_pid" 5
     hand_pid=""
