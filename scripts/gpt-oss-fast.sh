@@ -244,7 +244,7 @@ stop_ours() { # stop_ours → stop keepalive and server recorded in the state di
   return 0
 }
 
-# wait_until_ready PID → polls /health every 50 ms; dies at once if the process exits
+# wait_until_ready PID → polls /health every 20 ms; dies at once if the process exits
 wait_until_ready() {
   local pid=$1 code deadline now loading_said=0
   now_ms now
@@ -269,7 +269,9 @@ wait_until_ready() {
     fi
     now_ms now
     ((now < deadline)) || die "$EXIT_TIMEOUT" "llama-server was not ready after ${start_timeout}s (GPT_OSS_START_TIMEOUT); log: $state/server.log"
-    sleep 0.05
+    # Short polls: every poll we skip is time-to-ready the user waits for (the guide's
+    # first script slept 2 s between polls).
+    sleep 0.02
   done
 }
 

@@ -46,7 +46,7 @@ detect_dialect() {
 dialect_for() {
   local bin=$1 stamp key cache
   stamp=$(file_stamp "$bin")
-  key=$(printf '%s %s' "$bin" "$stamp" | cksum | cut -d ' ' -f 1)
+  key="${bin//[^A-Za-z0-9._-]/_}@${stamp// /_}" # readable, and no hashing process to fork
   cache="$(cache_dir)/dialect/$key"
   if [[ -f "$cache" ]]; then
     cat "$cache"

@@ -60,6 +60,7 @@ stat_of() {
   if summary=$("$root/.venv/bin/gpt-oss-py" stats summarize --json "$1"); then
     json_number_field_to value "$summary" "$2" || value=n/a
   fi
+  [[ "$value" == n/a ]] || printf -v value '%.1f' "$value"
   printf '%s\n' "$value"
 }
 
@@ -207,6 +208,18 @@ json_escape_to rendered "$(<"$scratch/rendered.txt")"
 printf '{"prompt":"%s","n_predict":32,"temperature":0,"cache_prompt":false}' "$rendered" >"$scratch/harmony.json"
 curl -4 -s -H 'Content-Type: application/json' --data-binary "@$scratch/harmony.json" \
   "http://127.0.0.1:$harmony_port/completion" >"$scratch/harmony-reply.json"
+# The whole Harmony path of local-infer.sh (render, exact context check, request, parse)
+# against its raw path, same server and prompt. The tiny model's reply is random, so a
+# non-zero exit (an incomplete Harmony reply) still counts as a finished call.
+harmony_url="http://127.0.0.1:$harmony_port"
+infer_harmony() { "$root/scripts/local-infer.sh" --url "$harmony_url" --max-tokens 32 "Say hi" || true; }
+infer_raw() { "$root/scripts/local-infer.sh" --raw --url "$harmony_url" --max-tokens 32 "Say hi" || true; }
+for ((i = 0; i < 10; i++)); do
+  time_ms a infer_harmony
+  time_ms b infer_raw
+  echo "$a" >>"$scratch/infer-harmony"
+  echo "$b" >>"$scratch/infer-raw"
+done
 for ((i = 0; i < 10; i++)); do
   time_ms a "$root/.venv/bin/gpt-oss-py" harmony render "$conversation"
   time_ms b "$root/.venv/bin/gpt-oss-py" harmony parse "$scratch/harmony-reply.json"
@@ -229,6 +242,8 @@ b_dev=$(awk -v r="$b_ratio" 'BEGIN { d = (r - 1) * 100; if (d < 0) d = -d; print
 render_ms=$(stat_of "$scratch/render" p50) parse_ms=$(stat_of "$scratch/parse" p50)
 request_ms=$(stat_of "$scratch/harmony-request" p50)
 share=$(awk -v a="$render_ms" -v b="$parse_ms" -v c="$request_ms" 'BEGIN { printf "%.0f", 100 * (a + b) / (a + b + c) }')
+infer_harmony_ms=$(stat_of "$scratch/infer-harmony" p50) infer_raw_ms=$(stat_of "$scratch/infer-raw" p50)
+harmony_added=$(awk -v a="$infer_harmony_ms" -v b="$infer_raw_ms" 'BEGIN { printf "%.1f", a - b }')
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || uname -m)
 version=$("$binary" --version 2>&1 | grep -m1 version || echo unknown)
@@ -265,6 +280,8 @@ model_name=${GPT_OSS_GGUF_MODEL_PATH##*/}
   echo "## 6. Harmony core time share (tiny gpt-oss model, one-tool conversation, 32 tokens)"
   echo
   echo "render $render_ms ms + parse $parse_ms ms (each a whole \`gpt-oss-py\` process) against a $request_ms ms request: $share % of the Harmony path."
+  echo
+  echo "\`local-infer.sh\` end to end (p50 of 10): Harmony path $infer_harmony_ms ms, raw path $infer_raw_ms ms: the Harmony path adds $harmony_added ms (Python start-up, /props, /tokenize, render, parse in one process)."
 } >"$out_dir/report.md"
 
 python3 - "$out_dir/report.json" <<EOF
@@ -275,7 +292,8 @@ report = {
     "query": {"suite_p50_ms": $q_ours, "curl_p50_ms": $q_curl, "ratio": $q_ratio, "target": 1.10},
     "local_infer_raw": {"suite_p50_ms": $r_ours, "curl_p50_ms": $r_curl, "ratio": $r_ratio, "target": 1.30},
     "bench_fidelity": {"bench_p50_ms": $bench_p50, "curl_loop_p50_ms": $l_curl, "deviation_pct": $b_dev, "target_pct": 5},
-    "harmony": {"render_ms": $render_ms, "parse_ms": $parse_ms, "request_ms": $request_ms, "share_pct": $share},
+    "harmony": {"render_ms": $render_ms, "parse_ms": $parse_ms, "request_ms": $request_ms, "share_pct": $share,
+                "local_infer_harmony_p50_ms": $infer_harmony_ms, "local_infer_raw_p50_ms": $infer_raw_ms, "added_ms": $harmony_added},
 }
 if $own_server:
     report["startup"] = {"suite_p50_ms": ${s_suite:-0}, "hand_p50_ms": ${s_hand:-0}, "ratio": ${s_ratio:-0}, "target": 1.15}
