@@ -35,8 +35,6 @@ script=${BASH_SOURCE[0]}
 [[ $script == */* ]] || script=./$script
 # shellcheck source=scripts/lib/common.sh
 source "${script%/*}/lib/common.sh"
-# shellcheck source=scripts/lib/json.sh
-source "${script%/*}/lib/json.sh"
 # shellcheck source=scripts/lib/request_errors.sh
 source "${script%/*}/lib/request_errors.sh"
 

@@ -44,14 +44,10 @@ script=${BASH_SOURCE[0]}
 [[ $script == */* ]] || script=./$script
 # shellcheck source=scripts/lib/common.sh
 source "${script%/*}/lib/common.sh"
-# shellcheck source=scripts/lib/json.sh
-source "${script%/*}/lib/json.sh"
 # shellcheck source=scripts/lib/state.sh
 source "${script%/*}/lib/state.sh"
 # shellcheck source=scripts/lib/model_pick.sh
 source "${script%/*}/lib/model_pick.sh"
-# shellcheck source=scripts/lib/request_errors.sh
-source "${script%/*}/lib/request_errors.sh"
 # shellcheck source=scripts/lib/timed_request.sh
 source "${script%/*}/lib/timed_request.sh"
 

@@ -494,13 +494,7 @@ def _harmony_loop(
             partial.append(parsed["commentary"])
         calls = parsed["tool_calls"]
         if not calls:
-            result.text = parsed["final"]
-            result.reasoning = "\n".join(reasoning) or None
-            result.finish_reason = "length" if parsed["stop"] == "limit" else "stop"
-            result.complete = parsed["complete"] and bool(result.text)
-            if not result.text:
-                sink.notice(_no_answer(parsed["stop"]))
-            return result
+            return _final_answer(result, parsed, reasoning, sink, parsed["complete"])
         if turns >= opts.max_tool_turns:
             return _turn_limit(opts, sink, result, reasoning, partial + [parsed["final"]])
         turns += 1
@@ -528,6 +522,19 @@ def _no_answer(stop: str) -> str:
     if stop == "limit":
         return "warning: the reply used all --max-tokens before a final answer (raise --max-tokens)"
     return "warning: the model gave no final answer"
+
+
+def _final_answer(
+    result: ChatResult, parsed: dict, reasoning: list, sink: Sink, finished: bool
+) -> ChatResult:
+    """Fill `result` from a reply with no tool call: the loop's normal end."""
+    result.text = parsed["final"]
+    result.reasoning = "\n".join(reasoning) or None
+    result.finish_reason = "length" if parsed["stop"] == "limit" else "stop"
+    result.complete = finished and bool(result.text)
+    if not result.text:
+        sink.notice(_no_answer(parsed["stop"]))
+    return result
 
 
 def _turn_limit(
@@ -623,13 +630,7 @@ def _openai_loop(
             reasoning.append(parsed["analysis"])
         calls = parsed["tool_calls"]
         if not calls:
-            result.text = parsed["final"]
-            result.reasoning = "\n".join(reasoning) or None
-            result.finish_reason = "length" if parsed["stop"] == "limit" else "stop"
-            result.complete = parsed["stop"] != "limit" and bool(result.text)
-            if not result.text:
-                sink.notice(_no_answer(parsed["stop"]))
-            return result
+            return _final_answer(result, parsed, reasoning, sink, parsed["stop"] != "limit")
         if parsed["final"]:
             partial.append(parsed["final"])
         if turns >= opts.max_tool_turns:

@@ -50,19 +50,33 @@ def _default_url() -> str:
     return (os.environ.get("GPT_OSS_URL") or f"http://{host}:{port}").rstrip("/")
 
 
+# The input every reading command takes: a file, or stdin as `-` (the default).
+source_argument = click.argument("source", default="-", metavar="[FILE|-]")
+
+
+def json_flag(help_text: str):
+    """The `--json` switch, stored as `as_json`."""
+    return click.option("--json", "as_json", is_flag=True, help=help_text)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gpt-oss-suite", prog_name="gpt-oss-py")
 def cli() -> None:
     """Harmony rendering/parsing, context checks and statistics for gpt-oss on llama.cpp."""
 
 
-@cli.group()
-def harmony() -> None:
-    """Render conversations to Harmony prompts and parse Harmony replies."""
+# The subcommand groups: each holds the commands of one module of the core.
+harmony = click.Group(
+    "harmony", help="Render conversations to Harmony prompts and parse Harmony replies."
+)
+context = click.Group("context", help="Check prompts against the server's per-slot context.")
+stats = click.Group("stats", help="Latency statistics.")
+for _group in (harmony, context, stats):
+    cli.add_command(_group)
 
 
 @harmony.command("render")
-@click.argument("source", default="-", metavar="[FILE|-]")
+@source_argument
 @click.option(
     "--date", metavar="YYYY-MM-DD", help="Current date in the system message (default: today)."
 )
@@ -88,7 +102,7 @@ def harmony_render(source: str, date: str | None, reasoning: str | None) -> None
 
 
 @harmony.command("parse")
-@click.argument("source", default="-", metavar="[FILE|-]")
+@source_argument
 @click.option("--openai", is_flag=True, help="The input is a /v1/chat/completions JSON reply.")
 @click.option(
     "--stop-type", metavar="TYPE", help="The reply's stop_type (eos, limit, ...) for raw text."
@@ -122,13 +136,8 @@ def harmony_parse(source: str, openai: bool, stop_type: str | None, field: str |
         _echo_json(result[field])
 
 
-@cli.group()
-def context() -> None:
-    """Check prompts against the server's per-slot context."""
-
-
 @context.command("check")
-@click.argument("source", default="-", metavar="[FILE|-]")
+@source_argument
 @click.option(
     "--url",
     metavar="URL",
@@ -140,7 +149,7 @@ def context() -> None:
     required=True,
     help="Tokens to reserve for the reply.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+@json_flag("Print the verdict as JSON.")
 def context_check(source: str, url: str | None, max_tokens: int, as_json: bool) -> None:
     """Count the prompt with the server's /tokenize and compare prompt + max tokens with
     the per-slot n_ctx from /props. Exit 5 when it does not fit; 3 unreachable, 4 loading,
@@ -160,17 +169,12 @@ def context_check(source: str, url: str | None, max_tokens: int, as_json: bool) 
         sys.exit(EXIT_CONTEXT)
 
 
-@cli.group()
-def stats() -> None:
-    """Latency statistics."""
-
-
 @stats.command("summarize")
-@click.argument("source", default="-", metavar="[FILE|-]")
+@source_argument
 @click.option(
     "--column", metavar="NAME|N", help="Read this CSV column (header name or 1-based index)."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@json_flag("Print the summary as JSON.")
 @click.option("--histogram", is_flag=True, help="Also print a text histogram (text output only).")
 def stats_summarize(source: str, column: str | None, as_json: bool, histogram: bool) -> None:
     """Summarize numbers (one per line, or a CSV column): count, min, mean, stdev, p50,
@@ -196,7 +200,7 @@ def stats_summarize(source: str, column: str | None, as_json: bool, histogram: b
 @stats.command("compare")
 @click.argument("old", metavar="OLD.json")
 @click.argument("new", metavar="NEW.json")
-@click.option("--json", "as_json", is_flag=True, help="Print the deltas as JSON.")
+@json_flag("Print the deltas as JSON.")
 def stats_compare(old: str, new: str, as_json: bool) -> None:
     """Compare two `stats summarize --json` outputs: old, new, delta, % per statistic."""
     from .stats import compare

@@ -10,36 +10,36 @@ file_stamp() {
   stat -c '%Y %s' "$1" 2>/dev/null || stat -f '%m %z' "$1"
 }
 
+# pick_flags KEY HELP NOTICE REGEX FLAGS [REGEX FLAGS]... → "KEY=FLAGS" for the first
+# REGEX the help text matches; when none does, "KEY=" and, if given, "notice=NOTICE".
+pick_flags() {
+  local key=$1 help=$2 notice=$3
+  shift 3
+  while (($# >= 2)); do
+    if [[ "$help" =~ $1 ]]; then
+      echo "$key=$2"
+      return 0
+    fi
+    shift 2
+  done
+  echo "$key="
+  [[ -z "$notice" ]] || echo "notice=$notice"
+}
+
 # detect_dialect BINARY → prints key=value lines:
-#   no_mmap=<flags>  flash_attn=<flags>  jinja=<flags>  rpc=yes|no  notice=<text>
+#   no_mmap=<flags>  flash_attn=<flags>  jinja=<flags>  rpc=yes|  notice=<text>
 detect_dialect() {
-  local bin=$1 help
-  help=$("$bin" --help 2>&1) || true
-  if [[ "$help" == *--load-mode* ]]; then
-    echo "no_mmap=-lm none"
-  elif [[ "$help" == *--no-mmap* ]]; then
-    echo "no_mmap=--no-mmap"
-  else
-    echo "no_mmap="
-    echo "notice=this llama-server has neither --load-mode nor --no-mmap; it keeps its default model loading"
-  fi
-  if [[ "$help" =~ --flash-attn[[:space:]]+(\[on\|off\|auto\]|FA|\{on,off,auto\}) ]]; then
-    echo "flash_attn=-fa on"
-  elif [[ "$help" == *--flash-attn* ]]; then
-    echo "flash_attn=--flash-attn"
-  else
-    echo "flash_attn="
-    echo "notice=this llama-server has no --flash-attn; starting without flash attention"
-  fi
+  local help
+  help=$("$1" --help 2>&1) || true
+  pick_flags no_mmap "$help" \
+    "this llama-server has neither --load-mode nor --no-mmap; it keeps its default model loading" \
+    '--load-mode' '-lm none' '--no-mmap' '--no-mmap'
+  # The 2026 flag takes a value ([on|off|auto]); the Aug-2025 one is a bare switch.
+  pick_flags flash_attn "$help" "this llama-server has no --flash-attn; starting without flash attention" \
+    '--flash-attn[[:space:]]+(\[on\|off\|auto\]|FA|\{on,off,auto\})' '-fa on' '--flash-attn' '--flash-attn'
   # A server that lists --no-jinja has jinja on by default; one with only --jinja needs it.
-  if [[ "$help" == *--no-jinja* ]]; then
-    echo "jinja="
-  elif [[ "$help" == *--jinja* ]]; then
-    echo "jinja=--jinja"
-  else
-    echo "jinja="
-  fi
-  if [[ "$help" == *--rpc* ]]; then echo "rpc=yes"; else echo "rpc=no"; fi
+  pick_flags jinja "$help" "" '--no-jinja' '' '--jinja' '--jinja'
+  pick_flags rpc "$help" "" '--rpc' yes
 }
 
 # dialect_for BINARY → like detect_dialect, from the cache when the binary is unchanged.

@@ -50,6 +50,10 @@
 #   placeholders. Duplicate keys: the first wins.
 
 # Placeholders (see above). Not \x01 or \x7f: Bash uses those internally for quoting.
+# Sourced by several libraries; defining everything once is enough.
+[[ -n ${_JSON_SH_LOADED:-} ]] && return 0
+_JSON_SH_LOADED=1
+
 _JSON_BS=$'\x1f'   # stands for an escaped backslash, \\ in JSON
 _JSON_QT=$'\x1e'   # stands for an escaped quote, \" in JSON
 _JSON_U=$'\x1d'    # marks a \u escape while splitting
@@ -104,9 +108,7 @@ json_escape_to() { # json_escape_to VAR STRING
   printf -v "$1" '%s' "$_json_s"
 }
 json_escape() { # json_escape STRING → the escaped body on stdout (no newline)
-  local _json_print
-  json_escape_to _json_print "$1"
-  printf '%s' "$_json_print"
+  _json_print_from json_escape_to "$1"
 }
 
 # _json_utf8_to VAR CODEPOINT → VAR = the UTF-8 bytes, whatever the locale (printf's
@@ -205,9 +207,7 @@ json_unescape_to() { # json_unescape_to VAR BODY
   _json_unescape_protected_to "$1" "$_json_s"
 }
 json_unescape() { # json_unescape BODY → the text on stdout (no newline)
-  local _json_print
-  json_unescape_to _json_print "$1"
-  printf '%s' "$_json_print"
+  _json_print_from json_unescape_to "$1"
 }
 
 # _json_find JSON KEY → on success sets _json_kind to `string` (and _json_value to the
@@ -291,17 +291,21 @@ _json_compound() {
   done
 }
 
+# _json_print_from FUNC ARGS... → runs the _to form FUNC into a local, prints that
+# (every plain reader below is its _to form, printed)
+_json_print_from() {
+  local _json_print
+  "$1" _json_print "${@:2}" || return 1
+  printf '%s' "$_json_print"
+}
+
 json_string_field_to() { # json_string_field_to VAR JSON KEY
   local LC_ALL=C
   local _json_kind _json_value
   _json_find "$2" "$3" && [[ $_json_kind == string ]] || return 1
   _json_unescape_protected_to "$1" "$_json_value"
 }
-json_string_field() { # json_string_field JSON KEY → the unescaped string on stdout
-  local _json_print
-  json_string_field_to _json_print "$1" "$2" || return 1
-  printf '%s' "$_json_print"
-}
+json_string_field() { _json_print_from json_string_field_to "$@"; } # JSON KEY → the string
 
 json_object_field_to() { # json_object_field_to VAR JSON KEY → the raw text of an object or array
   local LC_ALL=C
@@ -309,34 +313,18 @@ json_object_field_to() { # json_object_field_to VAR JSON KEY → the raw text of
   _json_find "$2" "$3" && [[ $_json_kind == compound ]] || return 1
   printf -v "$1" '%s' "$_json_value"
 }
-json_object_field() { # json_object_field JSON KEY → the raw JSON text on stdout
-  local _json_print
-  json_object_field_to _json_print "$1" "$2" || return 1
-  printf '%s' "$_json_print"
-}
+json_object_field() { _json_print_from json_object_field_to "$@"; } # JSON KEY → raw JSON text
 
+# _json_scalar_to VAR JSON KEY REGEX → VAR = the scalar's text when it matches REGEX
+_json_scalar_to() {
+  local LC_ALL=C
+  local _json_kind _json_value
+  _json_find "$2" "$3" && [[ $_json_kind == scalar && $_json_value =~ $4 ]] || return 1
+  printf -v "$1" '%s' "$_json_value"
+}
 json_number_field_to() { # json_number_field_to VAR JSON KEY
-  local LC_ALL=C
-  local _json_kind _json_value
-  _json_find "$2" "$3" && [[ $_json_kind == scalar ]] || return 1
-  [[ $_json_value =~ ^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]] || return 1
-  printf -v "$1" '%s' "$_json_value"
+  _json_scalar_to "$1" "$2" "$3" '^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$'
 }
-json_number_field() { # json_number_field JSON KEY → the number on stdout
-  local _json_print
-  json_number_field_to _json_print "$1" "$2" || return 1
-  printf '%s' "$_json_print"
-}
-
-json_bool_field_to() { # json_bool_field_to VAR JSON KEY
-  local LC_ALL=C
-  local _json_kind _json_value
-  _json_find "$2" "$3" && [[ $_json_kind == scalar ]] || return 1
-  [[ $_json_value == true || $_json_value == false ]] || return 1
-  printf -v "$1" '%s' "$_json_value"
-}
-json_bool_field() { # json_bool_field JSON KEY → true or false on stdout
-  local _json_print
-  json_bool_field_to _json_print "$1" "$2" || return 1
-  printf '%s' "$_json_print"
-}
+json_number_field() { _json_print_from json_number_field_to "$@"; } # JSON KEY → the number
+json_bool_field_to() { _json_scalar_to "$1" "$2" "$3" '^(true|false)$'; } # VAR JSON KEY
+json_bool_field() { _json_print_from json_bool_field_to "$@"; } # JSON KEY → true or false

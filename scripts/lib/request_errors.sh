@@ -2,10 +2,13 @@
 # What a failed request means, as one line on stderr and the suite's exit code.
 # Shared by the Bash request paths (gpt-oss-query.sh, local-infer.sh --raw) so both
 # say the same thing for the same failure. They read the reply from the global `reply`.
-# Needs common.sh and json.sh.
+# Needs common.sh; brings json.sh with it.
 # shellcheck disable=SC2154 # `reply` is set by the script that sources this file
 
 # server_message → the "message" of an error reply ({"error":{...}}), else its first line
+# shellcheck source=scripts/lib/json.sh
+source "${BASH_SOURCE[0]%/*}/json.sh"
+
 server_message() {
   local error message
   if json_object_field_to error "$reply" error && json_string_field_to message "$error" message; then

@@ -3,8 +3,8 @@
 # One timed streaming request to llama-server's /completion, shared by gpt-oss-bench.sh
 # (its measuring loop) and gpt-oss-status.sh (its probe). Bash + curl only: no process
 # but the one curl per request, so the numbers are the server's plus curl's, nothing else.
-# Needs common.sh (exit codes), json.sh (reading replies) and request_errors.sh (the
-# wording of failures, shared with gpt-oss-query.sh).
+# Needs common.sh (exit codes); brings request_errors.sh (the wording of failures,
+# shared with gpt-oss-query.sh) and json.sh (reading replies) with it.
 #
 # How the times are taken (microseconds since the epoch, from $EPOCHREALTIME, no fork):
 #   TR_T0  just before curl is started;
@@ -30,6 +30,9 @@
 #       TR_TIMINGS (the final event's flat "timings" object) and TR_PREDICTED_N;
 #       otherwise status 1 with TR_ERR_CODE (an EXIT_* number) and TR_ERR_MSG.
 #   tr_health URL → sets TR_HEALTH: ok, loading, down (TR_ERR_MSG: why) or http-NNN.
+
+# shellcheck source=scripts/lib/request_errors.sh
+source "${BASH_SOURCE[0]%/*}/request_errors.sh"
 
 TR_DEFAULT_PROMPT="Write one sentence about the sea."
 

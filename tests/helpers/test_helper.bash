@@ -177,3 +177,8 @@ d = json.load(sys.stdin)
 v = eval(sys.argv[1])
 print(" ".join(map(str, v)) if isinstance(v, tuple) else v)' "$1"
 }
+
+# output_json_of JSON EXPR → like json_get, on a JSON string given as an argument
+output_json_of() {
+  json_get "$2" <<<"$1"
+}
