@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .context import ipv4_url
 from .errors import (
     EXIT_TIMEOUT,
     EXIT_TOOL_TURNS,
@@ -158,11 +158,6 @@ class ContextOverflow(Exception):
         )
 
 
-def ipv4_url(url: str) -> str:
-    """`localhost` → 127.0.0.1: resolving it may try ::1 first and stall (the guide)."""
-    return re.sub(r"^(https?://)localhost(?=[:/]|$)", r"\g<1>127.0.0.1", url.rstrip("/"))
-
-
 # --------------------------------------------------------------------------- HTTP
 
 
@@ -172,7 +167,7 @@ class Transport:
     def __init__(self, url: str, api_key: str | None, timeout: float) -> None:
         from .context import ServerClient
 
-        self.url = ipv4_url(url)
+        self.url = ipv4_url(url)  # one URL rule for every client of the core
         self.timeout = timeout if timeout and timeout > 0 else None
         self.started = time.monotonic()
         key = api_key if api_key is not None else os.environ.get("GPT_OSS_API_KEY") or None

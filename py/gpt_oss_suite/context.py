@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from typing import Any
 
 from .errors import LoadingError, ServerError, UnreachableError
@@ -29,12 +30,17 @@ API_KEY_ENV = "GPT_OSS_API_KEY"
 ESTIMATE_BYTES_PER_TOKEN = 3
 
 
+def ipv4_url(url: str) -> str:
+    """`localhost` → 127.0.0.1: resolving it may try ::1 first and stall (the guide)."""
+    return re.sub(r"^(https?://)localhost(?=[:/]|$)", r"\g<1>127.0.0.1", url.rstrip("/"))
+
+
 class ServerClient:
     """A tiny JSON client for one llama-server URL; `/props` is cached for its lifetime
     (one CLI call), so several checks in one run read it once."""
 
     def __init__(self, url: str, api_key: str | None = None, timeout: float = DEFAULT_TIMEOUT):
-        self.url = url.rstrip("/")
+        self.url = ipv4_url(url)
         self.api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV) or None
         self.timeout = timeout
         self._props: dict | None = None

@@ -176,3 +176,10 @@ def test_props_without_n_ctx_is_a_server_error(fake_server):
     fake_server.n_ctx = None
     with pytest.raises(ServerError, match="n_ctx"):
         check_context(fake_server.url, "x", 1)
+
+
+def test_server_client_talks_ipv4_to_localhost() -> None:
+    # The guide: localhost may resolve to ::1 first and stall; the suite forces IPv4.
+    from gpt_oss_suite.context import ServerClient
+
+    assert ServerClient("http://localhost:8000/").url == "http://127.0.0.1:8000"
