@@ -56,13 +56,11 @@
 # 3 server unreachable, 4 model still loading, 5 prompt longer than the per-slot
 # context, 6 server error or dropped connection.
 set -euo pipefail
-script=${BASH_SOURCE[0]}
-[[ -L $script ]] && script=$(readlink -f -- "$script")
-[[ $script == */* ]] || script=./$script
+# Where the libraries are, without a fork unless the script is reached through a link:
+script=${BASH_SOURCE[0]}; [[ -L $script ]] && script=$(readlink -f -- "$script"); [[ $script == */* ]] || script=./$script
 # shellcheck source=scripts/lib/common.sh
 source "${script%/*}/lib/common.sh"
-# shellcheck source=scripts/lib/timed_request.sh
-source "${script%/*}/lib/timed_request.sh"
+use_libs timed_request
 
 runs=10
 max_tokens=8

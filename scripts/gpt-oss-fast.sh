@@ -35,15 +35,11 @@
 # GPT_OSS_RPC (host:port,... of llama.cpp RPC workers), GPT_OSS_DEBUG=1 (trace).
 # State (pids, log, argv): ${XDG_STATE_HOME:-~/.local/state}/gpt-oss/
 set -euo pipefail
-script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# Where the libraries are, without a fork unless the script is reached through a link:
+script=${BASH_SOURCE[0]}; [[ -L $script ]] && script=$(readlink -f -- "$script"); [[ $script == */* ]] || script=./$script
 # shellcheck source=scripts/lib/common.sh
-source "$script_dir/lib/common.sh"
-# shellcheck source=scripts/lib/state.sh
-source "$script_dir/lib/state.sh"
-# shellcheck source=scripts/lib/model_pick.sh
-source "$script_dir/lib/model_pick.sh"
-# shellcheck source=scripts/lib/dialect.sh
-source "$script_dir/lib/dialect.sh"
+source "${script%/*}/lib/common.sh"
+use_libs state model_pick dialect
 
 # --- knobs: defaults in one place, env overrides, flags override env ---
 model=${GPT_OSS_GGUF_MODEL_PATH:-}
@@ -291,7 +287,7 @@ warm_up() {
 
 start_keepalive() { # start_keepalive SERVER_PID
   ((keepalive > 0)) || return 0
-  nohup "$script_dir/lib/keepalive.sh" "$url" "$1" "$keepalive" >/dev/null 2>&1 &
+  nohup "${script%/*}/lib/keepalive.sh" "$url" "$1" "$keepalive" >/dev/null 2>&1 &
   keepalive_started=$!
   echo "$keepalive_started" >"$state/keepalive.pid"
 }
@@ -348,8 +344,7 @@ if ((print_cmd)); then
   quoted_argv
   exit 0
 fi
-# shellcheck source=scripts/lib/json.sh
-((json)) && source "$script_dir/lib/json.sh"
+((json)) && use_libs json
 
 trap cleanup_on_exit EXIT
 acquire_lock

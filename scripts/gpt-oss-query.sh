@@ -30,13 +30,11 @@
 # "response_fields", which trims the reply to {"content", "truncated"} (sent unless
 # --json) — the text is then a top-level field, not choices[0].text.
 set -euo pipefail
-script=${BASH_SOURCE[0]}
-[[ -L $script ]] && script=$(readlink -f -- "$script") # a fork only when it is a link
-[[ $script == */* ]] || script=./$script
+# Where the libraries are, without a fork unless the script is reached through a link:
+script=${BASH_SOURCE[0]}; [[ -L $script ]] && script=$(readlink -f -- "$script"); [[ $script == */* ]] || script=./$script
 # shellcheck source=scripts/lib/common.sh
 source "${script%/*}/lib/common.sh"
-# shellcheck source=scripts/lib/request_errors.sh
-source "${script%/*}/lib/request_errors.sh"
+use_libs request_errors
 
 max_tokens=8
 temperature=0

@@ -39,17 +39,11 @@
 # Exit codes: 0 ok (warnings included), 2 usage, 3 server down (the reason is given),
 # 4 model still loading, 5/6 the probe failed (context too small / server error).
 set -euo pipefail
-script=${BASH_SOURCE[0]}
-[[ -L $script ]] && script=$(readlink -f -- "$script")
-[[ $script == */* ]] || script=./$script
+# Where the libraries are, without a fork unless the script is reached through a link:
+script=${BASH_SOURCE[0]}; [[ -L $script ]] && script=$(readlink -f -- "$script"); [[ $script == */* ]] || script=./$script
 # shellcheck source=scripts/lib/common.sh
 source "${script%/*}/lib/common.sh"
-# shellcheck source=scripts/lib/state.sh
-source "${script%/*}/lib/state.sh"
-# shellcheck source=scripts/lib/model_pick.sh
-source "${script%/*}/lib/model_pick.sh"
-# shellcheck source=scripts/lib/timed_request.sh
-source "${script%/*}/lib/timed_request.sh"
+use_libs state model_pick timed_request
 
 url=
 want_json=false

@@ -53,13 +53,11 @@
 # 6 server error or unreadable reply (401 included), 10 --timeout ran out,
 # 11 --max-tool-turns reached without a final answer (the partial answer is printed).
 set -euo pipefail
-script=${BASH_SOURCE[0]}
-[[ -L $script ]] && script=$(readlink -f -- "$script") # a fork only when it is a link
-[[ $script == */* ]] || script=./$script
+# Where the libraries are, without a fork unless the script is reached through a link:
+script=${BASH_SOURCE[0]}; [[ -L $script ]] && script=$(readlink -f -- "$script"); [[ $script == */* ]] || script=./$script
 # shellcheck source=scripts/lib/common.sh
 source "${script%/*}/lib/common.sh"
-# shellcheck source=scripts/lib/request_errors.sh
-source "${script%/*}/lib/request_errors.sh"
+use_libs request_errors
 
 # --- knobs: defaults in one place; flags override ---
 backend=gpt-oss

@@ -228,7 +228,8 @@ argv_line() { paste -sd ' ' "$STUB_DIR/argv"; }
   run --separate-stderr "$FAST" --parallel 3
   assert_success
   [[ "$stderr" == *"warm-up: 3 requests in "*" ms"* ]]
-  assert_equal "$(grep -c '"path": "/completion"' "$STUB_DIR/requests.jsonl")" 3
+  # Warm-up requests, told apart from the keepalive loop's one-token requests.
+  assert_equal "$(grep -l '"n_predict":4' "$STUB_DIR"/body-* | wc -l)" 3
 }
 
 @test "a second start with the same settings reuses the running server" {

@@ -381,3 +381,14 @@ EOF
   done < <(test_processes | sort -u)
   assert_equal "${others[*]-}" ''
 }
+
+@test "runs the same from its own folder, as 'bash name.sh', and through a symlink" {
+  start_stub STUB_REPLY=' 2'
+  ln -s "$SUITE_ROOT/scripts/gpt-oss-query.sh" "$BATS_TEST_TMPDIR/q"
+  run --separate-stderr bash -c 'cd "$SUITE_ROOT/scripts" && bash gpt-oss-query.sh "1+1="'
+  assert_success
+  assert_output " 2"
+  run --separate-stderr "$BATS_TEST_TMPDIR/q" "1+1="
+  assert_success
+  assert_output " 2"
+}

@@ -29,9 +29,23 @@ fi
 PROG=${0##*/}
 _common_lib_dir=${BASH_SOURCE[0]%/*}
 [[ "$_common_lib_dir" == /* ]] || _common_lib_dir=$PWD/$_common_lib_dir
-SUITE_ROOT=${_common_lib_dir%/lib}
-SUITE_ROOT=${SUITE_ROOT%/scripts}
+_common_lib_dir=${_common_lib_dir//\/.\//\/} # `bash ./x.sh` gives .../scripts/./lib
+if [[ "$_common_lib_dir" == */scripts/lib ]]; then
+  SUITE_ROOT=${_common_lib_dir%/scripts/lib}
+else # an unusual path (.. in it): let the shell resolve it
+  SUITE_ROOT=$(cd "$_common_lib_dir/../.." && pwd)
+fi
 unset _common_lib_dir
+
+# use_libs NAME... → sources scripts/lib/NAME.sh: one line in each entrypoint names
+# what it needs (each library is also linted on its own).
+use_libs() {
+  local lib
+  for lib; do
+    # shellcheck source=/dev/null
+    source "$SUITE_ROOT/scripts/lib/$lib.sh"
+  done
+}
 
 # --- messages: stdout is data only; everything for humans goes to stderr ---
 die() { # die EXIT_CODE message...
