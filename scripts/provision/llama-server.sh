@@ -61,7 +61,8 @@ say "building llama-server (first run only; about 8-9 minutes on 2 cores)"
 cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
   -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_CURL=OFF -DLLAMA_BUILD_SERVER=ON >&2
 jobs=$(nproc 2>/dev/null || echo 2)
-cmake --build "$work/build" -j "$jobs" --target llama-server >&2
+# Called from make, the inner make would print every directory change; it needs none of it.
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL cmake --build "$work/build" -j "$jobs" --target llama-server >&2
 
 mkdir -p "$build_root/bin"
 install -m 0755 "$work/build/bin/llama-server" "$cached_binary"
