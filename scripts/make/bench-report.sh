@@ -299,5 +299,32 @@ if $own_server:
     report["startup"] = {"suite_p50_ms": ${s_suite:-0}, "hand_p50_ms": ${s_hand:-0}, "ratio": ${s_ratio:-0}, "target": 1.15}
 json.dump(report, open(sys.argv[1], "w"), indent=2)
 EOF
+
+# Sections of their own (one file each under scripts/make/bench-sections/, run in name
+# order): each prints a Markdown section on stdout and may write NAME.json into
+# $BENCH_SECTIONS_DIR; both are added to the report. They get the running server.
+export BENCH_ROOT=$root BENCH_URL=$url BENCH_BINARY=$binary BENCH_RUNS=$runs
+export BENCH_MODEL=$GPT_OSS_GGUF_MODEL_PATH BENCH_OWN_SERVER=$own_server
+export BENCH_SECTIONS_DIR="$scratch/sections"
+mkdir -p "$BENCH_SECTIONS_DIR"
+for section in "$root"/scripts/make/bench-sections/*.sh; do
+  [[ -e "$section" ]] || continue
+  name=${section##*/}
+  name=${name%.sh}
+  progress "section $name"
+  if section_md=$("$section"); then
+    printf '\n%s\n' "$section_md" >>"$out_dir/report.md"
+  else
+    progress "section $name failed (exit $?); the report goes on without it"
+    printf '\n## %s\n\nFAILED: see the bench log.\n' "$name" >>"$out_dir/report.md"
+  fi
+done
+python3 - "$out_dir/report.json" "$BENCH_SECTIONS_DIR" <<'EOF'
+import json, pathlib, sys
+report_path, sections = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+report = json.loads(report_path.read_text())
+report["sections"] = {p.stem: json.loads(p.read_text()) for p in sorted(sections.glob("*.json"))}
+report_path.write_text(json.dumps(report, indent=2) + "\n")
+EOF
 cat "$out_dir/report.md"
 progress "wrote bench/report.md and bench/report.json"
