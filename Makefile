@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SHELL_FILES = $(shell grep -lE '^\#!.*bash' scripts/*.sh scripts/lib/*.sh scripts/provision/*.sh scripts/make/*.sh tests/helpers/bin/* .ci/run 2>/dev/null) scripts/lib/*.sh tests/helpers/*.bash
 
-.PHONY: help setup demo test test-bats test-py lint bench clean
+.PHONY: help setup demo test test-bats test-py lint bench clean install uninstall install-service
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,6 +40,16 @@ test-py: ## the pytest tests only
 
 bench: setup ## measure the suite against bare curl on a real server; writes bench/report.md and bench/report.json
 	@scripts/make/bench-report.sh
+
+PREFIX ?= $(HOME)/.local
+install: ## link the commands into $(PREFIX)/bin, with bash and zsh completion (PREFIX=... to change)
+	@PREFIX="$(PREFIX)" scripts/make/install.sh install
+
+uninstall: ## remove exactly what make install (and install-service) made under PREFIX
+	@PREFIX="$(PREFIX)" scripts/make/install.sh uninstall
+
+install-service: ## a systemd user unit (macOS: launchd agent) that keeps gpt-oss-fast.sh running
+	@PREFIX="$(PREFIX)" scripts/make/install.sh install-service
 
 clean: ## remove .venv and .deps (the llama-server and model caches stay)
 	rm -rf $(VENV) .deps .pytest_cache .ruff_cache py/*.egg-info

@@ -27,6 +27,7 @@
 #       --save FILE        also write the summary JSON, plus its per-run "rows", to FILE
 #       --compare FILE     show the change against a run saved with --save
 #       --url URL          server (default: $GPT_OSS_URL, else http://127.0.0.1:8000)
+#       --version          print the suite's version and exit
 #   -h, --help             show this help
 #
 # Timing: per run, end-to-end ms is from just before curl starts to the end of the
@@ -98,6 +99,7 @@ while (($#)); do
     --url) require_value "$@"; url=$2; shift 2 ;;
     --url=*) url=${1#*=}; shift ;;
     -h | --help) print_usage "$script"; exit 0 ;;
+    --version) print_version; exit 0 ;;
     --) shift; break ;;
     -?*) usage_error "unknown option '$1'" ;;
     *) positional+=("$1"); shift ;;

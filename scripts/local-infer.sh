@@ -36,6 +36,7 @@
 #       --timeout SECS      per-request limit, and how long to wait for a loading
 #                           model (default 300; 0 = no limit, no waiting)
 #       --no-fallback       a context overflow is an error (exit 5), never a raw retry
+#       --version           print the suite's version and exit
 #   -h, --help              show this help
 #
 # Output: the answer on stdout, followed by a newline unless it ends with one.
@@ -57,7 +58,7 @@ set -euo pipefail
 script=${BASH_SOURCE[0]}; [[ -L $script ]] && script=$(readlink -f -- "$script"); [[ $script == */* ]] || script=./$script
 # shellcheck source=scripts/lib/common.sh
 source "${script%/*}/lib/common.sh"
-use_libs request_errors
+use_libs request_errors request
 
 # --- knobs: defaults in one place; flags override ---
 backend=gpt-oss
@@ -110,6 +111,7 @@ while (($#)); do
     --timeout) require_value "$@"; timeout=$2; shift 2 ;;
     --no-fallback) fallback=false; shift ;;
     -h | --help) print_usage "$script"; exit 0 ;;
+    --version) print_version; exit 0 ;;
     --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
     --) shift; (($# <= 1)) || usage_error "give the prompt as one argument (quote it)"
       (($#)) && set_prompt "$1" && shift ;;
@@ -146,9 +148,14 @@ url=${url%/}
 
 if $from_stdin || ! $have_prompt; then
   [[ -t 0 ]] && ! $from_stdin && usage_error "no prompt: give it as an argument or on stdin"
-  # -N reads in blocks and costs no process, unlike $(cat).
-  IFS= read -r -N 2147483647 prompt || true
-  prompt=${prompt%$'\n'}
+  if $raw; then # the first BULK_BYTES; a longer prompt goes from stdin to json_bulk
+    bulk_read_prompt prompt
+    $BULK_MORE && BULK_PROMPT=stdin
+  else
+    # -N reads in blocks and costs no process, unlike $(cat).
+    IFS= read -r -N 2147483647 prompt || true
+    prompt=${prompt%$'\n'}
+  fi
 fi
 [[ -n $prompt ]] || usage_error "the prompt is empty"
 
@@ -166,7 +173,7 @@ json_number_to() { # json_number_to VAR DECIMAL
 
 # --- the Harmony / chat path lives in the Python core ---
 if ! $raw; then
-  py_args=(chat --prog "$PROG" --backend "$backend" --url "$url" --max-tokens "$max_tokens"
+  py_args=(--prog "$PROG" --backend "$backend" --url "$url" --max-tokens "$max_tokens"
     --workspace "$workspace" --max-tool-turns "$max_tool_turns" --timeout "$timeout")
   [[ -n $model ]] && py_args+=(--model "$model")
   [[ -n $temperature ]] && py_args+=(--temperature "$temperature")
@@ -180,33 +187,48 @@ if ! $raw; then
   $want_json && py_args+=(--json)
   $fallback || py_args+=(--no-fallback)
   # The prompt goes through stdin: argv cannot hold more than 128 KB per argument.
-  gpt_oss_py "${py_args[@]}" < <(printf '%s' "$prompt")
-  exit 0
+  status=0
+  py_main chat_main "${py_args[@]}" < <(printf '%s' "$prompt") || status=$?
+  exit "$status"
 fi
 
 # --- the raw path: Bash + curl ---
 if [[ $backend == openai ]]; then
   endpoint=/v1/completions
   tokens_key=max_tokens
+  text_key=choices.0.text
 else
   endpoint=/completion
   tokens_key=n_predict
+  text_key=content
 fi
-prompt_json=
-json_escape_to prompt_json "$prompt"
-body="{\"prompt\":\"$prompt_json\",\"$tokens_key\":$((10#$max_tokens))"
-unset prompt_json
+text_file='' # json_bulk's escaped text of a long reply, for --json (request.sh)
+# The body is BULK_PREFIX, the escaped prompt, BULK_SUFFIX: a prompt of BULK_BYTES or
+# more is escaped by json_bulk (request.sh), once, into a file (a 503 sends it again).
+BULK_PREFIX='{"prompt":"'
+BULK_SUFFIX="\",\"$tokens_key\":$((10#$max_tokens))"
 if [[ -n $model ]]; then
   model_json=''
   json_escape_to model_json "$model"
-  body+=",\"model\":\"$model_json\""
+  BULK_SUFFIX+=",\"model\":\"$model_json\""
 fi
-if [[ -n $temperature ]]; then json_number_to temperature "$temperature"; body+=",\"temperature\":$temperature"; fi
-if [[ -n $top_p ]]; then json_number_to top_p "$top_p"; body+=",\"top_p\":$top_p"; fi
-[[ -n $seed ]] && body+=",\"seed\":$((10#$seed))"
-[[ $endpoint == /completion ]] && body+=',"cache_prompt":true'
-$stream && body+=',"stream":true'
-body+='}'
+if [[ -n $temperature ]]; then json_number_to temperature "$temperature"; BULK_SUFFIX+=",\"temperature\":$temperature"; fi
+if [[ -n $top_p ]]; then json_number_to top_p "$top_p"; BULK_SUFFIX+=",\"top_p\":$top_p"; fi
+[[ -n $seed ]] && BULK_SUFFIX+=",\"seed\":$((10#$seed))"
+[[ $endpoint == /completion ]] && BULK_SUFFIX+=',"cache_prompt":true'
+$stream && BULK_SUFFIX+=',"stream":true'
+BULK_SUFFIX+='}'
+if [[ $BULK_PROMPT == stdin ]]; then
+  bulk_body_file
+elif bulk_wanted "$prompt"; then
+  BULK_PROMPT=arg
+else
+  prompt_json=
+  json_escape_to prompt_json "$prompt"
+  # shellcheck disable=SC2034 # request_open sends it
+  body=$BULK_PREFIX$prompt_json$BULK_SUFFIX
+  unset prompt_json
+fi
 
 t_start=0 now=0
 now_ms t_start
@@ -233,7 +255,8 @@ remaining_secs() { # remaining_secs VAR → seconds left before --timeout, as a 
 }
 
 curl_args() { # curl_args → the shared curl arguments in the array `args`
-  args=(-X POST --data-binary @-)
+  # (request_open adds the body; `Expect:` off: no 100-continue round trip first)
+  args=(-X POST -H 'Expect:')
   if ((timeout_ms > 0)); then
     local secs
     remaining_secs secs
@@ -277,56 +300,83 @@ read_reply_fields() {
   return 0
 }
 
+# send_plain → the reply in `reply` (request.sh); a long one is read by json_bulk, which
+# prints the text itself (or, for --json, writes it escaped to text_file).
 send_plain() {
   local -a args
   curl_args
   args+=(-w '\n%{http_code} %{errormsg}')
-  curl_status=0
-  reply=$(curl_json "${args[@]}" "$url$endpoint" <<<"$body" 2>/dev/null) || curl_status=$?
-  local meta=${reply##*$'\n'}
-  reply=${reply%$'\n'*}
-  http=${meta%% *}
-  curl_error=${meta#* }
+  request_open "$url$endpoint" "${args[@]}"
+  if $want_json; then
+    request_read --text-key "$text_key" --json-text-to text_file
+  else
+    request_read --text-key "$text_key" --print-fd 4
+  fi
 }
 
 # send_stream → prints pieces as they arrive (only for HTTP 200: error replies are not
 # SSE); a sentinel line after the body carries the status and curl's exit code.
 send_stream() {
   local -a args
-  local line chunk piece choice final='' marker=$'\x1f'
-  # curl's exit status comes as a last sentinel line, only when curl failed.
+  local line out marker=$'\x1f'
+  local -i size=0
   curl_args
   args+=(-N -w "\\n${marker}%{http_code} %{errormsg}\\n")
-  reply='' text='' streamed=true curl_status=0 http=''
-  while IFS= read -r line || [[ -n $line ]]; do
-    case $line in
-      'data: [DONE]' | '') ;;
-      'data: '*)
-        chunk=${line#data: }
-        piece=
-        if [[ $endpoint == /completion ]]; then
-          json_string_field_to piece "$chunk" content || true
-        elif json_object_field_to choice "$chunk" choices; then
-          json_string_field_to piece "${choice#\[}" text || true
-        fi
-        if [[ -n $piece ]]; then
-          text+=$piece
-          $want_json || printf '%s' "$piece"
-        fi
-        # The last event carries the stop reason and timings.
-        [[ $chunk == *'"timings"'* || $chunk == *'"stop_type"'* ]] && final=$chunk
-        ;;
-      "${marker}CURL "*) curl_status=${line#"${marker}CURL "} ;;
-      "$marker"*)
-        line=${line#"$marker"}
-        http=${line%% *}
-        curl_error=${line#* }
-        ;;
-      *) reply+=$line$'\n' ;;
-    esac
-  done < <(curl_json "${args[@]}" "$url$endpoint" <<<"$body" 2>/dev/null || printf '%sCURL %d\n' "$marker" $?)
-  [[ -n $final ]] && reply=$final
+  reply='' text='' streamed=true curl_status=0 http='' stream_final='' stream_last=''
+  request_open "$url$endpoint" "${args[@]}"
+  while IFS= read -r -u "$REQ_FD" line || [[ -n $line ]]; do
+    stream_line "$line"
+    size+=${#line}
+    if ((size >= BULK_BYTES)) && bulk_ready; then
+      # A long stream: json_bulk reads the rest (Bash reads a pipe byte by byte), prints
+      # each piece as it comes, and hands back the final event, how the text ended and
+      # the lines that were not events.
+      local -a opts=(--text-key "$text_key")
+      if $want_json; then bulk_temp text_file; opts+=(--json-text-file "$text_file"); else opts+=(--print-fd 4); fi
+      { out=$(py_main json_bulk sse "${opts[@]}" <&"$REQ_FD"); } 4>&1
+      [[ -n ${out%%$'\n'*} ]] && stream_final=${out%%$'\n'*}
+      out=${out#*$'\n'}
+      [[ ${out%%$'\n'*} == none ]] || stream_last=${out%%$'\n'*}
+      [[ $out == *$'\n'* ]] && while IFS= read -r line; do stream_line "$line"; done <<<"${out#*$'\n'}"
+      break
+    fi
+  done
+  exec {REQ_FD}<&-
+  wait "$REQ_PID" || curl_status=$?
+  [[ -n $stream_final ]] && reply=$stream_final
   [[ -n $http ]] || http=000
+}
+
+# stream_line LINE → one line of a stream: an event's text is printed and kept, the final
+# event noted; the status line after the body (marker $'\x1f') gives http and
+# curl_error; any other line (an error reply is not SSE) is kept in reply.
+stream_line() {
+  local line=$1 chunk piece choice marker=$'\x1f'
+  case $line in
+    'data: [DONE]' | '') ;;
+    'data: '*)
+      chunk=${line#data: }
+      piece=
+      if [[ $endpoint == /completion ]]; then
+        json_string_field_to piece "$chunk" content || true
+      elif json_object_field_to choice "$chunk" choices; then
+        json_string_field_to piece "${choice#\[}" text || true
+      fi
+      if [[ -n $piece ]]; then
+        text+=$piece
+        $want_json || printf '%s' "$piece"
+      fi
+      # The last event carries the stop reason and timings.
+      [[ $chunk == *'"timings"'* || $chunk == *'"stop_type"'* ]] && stream_final=$chunk
+      ;;
+    "$marker"*)
+      line=${line#"$marker"}
+      http=${line%% *}
+      curl_error=${line#* }
+      ;;
+    *) reply+=$line$'\n' ;;
+  esac
+  return 0
 }
 
 # --- send, waiting while the model loads (HTTP 503) up to --timeout ---
@@ -360,13 +410,19 @@ if $want_json; then
   complete=false text_json=''
   [[ $finish == stop ]] && complete=true
   json_escape_to text_json "$text"
-  printf '{"backend":"%s","mode":"raw","text":"%s","reasoning":null,"finish_reason":"%s","complete":%s,"truncated":%s,"fallback":null,"tokens":{"prompt":%s,"predicted":%s,"cached":%s},"timings":%s,"requests":1,"tool_calls":[]}\n' \
-    "$backend" "$text_json" "$finish" "$complete" \
-    "$truncated" "$n_prompt" "$n_predicted" "$n_cached" "$timings"
+  printf -v json_tail '","reasoning":null,"finish_reason":"%s","complete":%s,"truncated":%s,"fallback":null,"tokens":{"prompt":%s,"predicted":%s,"cached":%s},"timings":%s,"requests":1,"tool_calls":[]}\n' \
+    "$finish" "$complete" "$truncated" "$n_prompt" "$n_predicted" "$n_cached" "$timings"
+  printf '{"backend":"%s","mode":"raw","text":"%s' "$backend" "$text_json"
+  # A long text (or the rest of a long stream) is in json_bulk's file, escaped.
+  [[ -z $text_file ]] || cat -- "$text_file"
+  printf '%s' "$json_tail"
   exit 0
 fi
 if $stream; then
-  [[ $text == *$'\n' ]] || printf '\n'
+  # How the text ended: json_bulk saw the last piece when it read the end of the stream.
+  [[ $stream_last == newline || (-z $stream_last && $text == *$'\n') ]] || printf '\n'
+elif $REQ_BULK; then
+  : # json_bulk printed the text as it read the reply
 elif [[ $text == *$'\n' ]]; then
   printf '%s' "$text"
 else

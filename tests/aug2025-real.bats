@@ -11,7 +11,7 @@ setup_file() {
   export OLD_STATE OLD_PORT OLD_URL="http://127.0.0.1:$OLD_PORT"
   # The guide's settings: 4 slots of 256 tokens, started by the suite in the old dialect.
   XDG_STATE_HOME=$OLD_STATE LLAMA_SERVER=$OLD_SERVER GPT_OSS_GGUF_MODEL_PATH=$TINY_GPT_OSS \
-    GPT_OSS_PORT=$OLD_PORT GPT_OSS_KEEPALIVE_SECS=0 \
+    GPT_OSS_PORT=$OLD_PORT GPT_OSS_KEEPALIVE_SECS=0 GPT_OSS_CTX=384 \
     "$BATS_TEST_DIRNAME/../scripts/gpt-oss-fast.sh" --no-warmup >/dev/null 2>&1 3>&-
 }
 

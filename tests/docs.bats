@@ -21,7 +21,8 @@
 
 DOC_PAGES=(README.md docs/usage.md docs/troubleshooting.md docs/reference.md
   docs/performance.md docs/scaling.md docs/local-infer.md docs/development.md)
-DOC_SCRIPTS=(gpt-oss-fast.sh gpt-oss-query.sh local-infer.sh gpt-oss-status.sh gpt-oss-bench.sh)
+DOC_SCRIPTS=(gpt-oss-fast.sh gpt-oss-query.sh local-infer.sh gpt-oss-status.sh gpt-oss-bench.sh
+  gpt-oss-rpc-worker.sh)
 
 setup_file() {
   load helpers/test_helper

@@ -39,7 +39,7 @@ argv_line() { paste -sd ' ' "$STUB_DIR/argv"; }
 @test "a 2026 server gets -lm none and -fa on, never --no-mmap or bare --flash-attn" {
   STUB_HELP=new run --separate-stderr "$FAST" --print-cmd
   assert_success
-  assert_output --partial " -c 384 -b 256 -ub 256 -np 4 -ctk f16 -ctv f16 -lm none -fa on"
+  assert_output --partial " -b 256 -ub 256 -np 4 -ctk f16 -ctv f16 -kvu --kv-unified-per-slot 12288 -lm none -fa on"
   refute_output --partial "--no-mmap"
   refute_output --partial "--jinja"
   assert_output --partial "--host 127.0.0.1 --port $GPT_OSS_PORT"
@@ -48,7 +48,7 @@ argv_line() { paste -sd ' ' "$STUB_DIR/argv"; }
 @test "an Aug-2025 server gets --no-mmap, bare --flash-attn and --jinja" {
   STUB_HELP=old run --separate-stderr "$FAST" --print-cmd
   assert_success
-  assert_output --partial " -ctk f16 -ctv f16 --no-mmap --flash-attn --jinja"
+  assert_output --partial " -ctk f16 -ctv f16 -kvu --no-mmap --flash-attn --jinja"
   refute_output --partial "-lm none"
   refute_output --partial "-fa on"
 }
@@ -390,12 +390,82 @@ print("ok")' "$output"
   assert_output ok
 }
 
-@test "a per-slot context below 512 tokens gets a warning naming GPT_OSS_CTX" {
+@test "a per-slot context too small for the tools gets a warning; the default gets none" {
+  GPT_OSS_CTX=384 run --separate-stderr "$FAST" --no-warmup
+  assert_success
+  [[ "$stderr" == *"warning: per-slot context is 256 tokens"*"local-infer.sh --tools falls back to raw"*"unset GPT_OSS_CTX"* ]]
+  run --separate-stderr "$FAST" --no-warmup --restart
+  assert_success
+  [[ "$stderr" != *"warning: per-slot context"* ]]
+}
+
+@test "by default a 2026 server shares one unified pool, each request capped at 12288" {
+  run --separate-stderr "$FAST" --no-warmup --json
+  assert_success
+  assert_equal "$(argv_line | grep -oE -- '-c [0-9]+ .*-kvu --kv-unified-per-slot [0-9]+')" \
+    "-c 25600 -b 256 -ub 256 -np 4 -ctk f16 -ctv f16 -kvu --kv-unified-per-slot 12288"
+  assert_equal "$(output_json_of "$output" 'd["n_ctx_per_slot"], d["ctx"], d["kv_unified"]')" "12288 25600 True"
+  [[ "$stderr" == *"context: -c 25600: unified KV: 4 slots share one 25600-token pool, each request at most 12288"* ]]
+  [[ "$stderr" != *"restarting"* ]]
+}
+
+@test "an Aug-2025 server that divides -kvu per slot is restarted with 12288 per slot, once per binary" {
+  export STUB_HELP=old
+  run --separate-stderr "$FAST" --no-warmup --json
+  assert_success
+  [[ "$stderr" == *"this llama-server divides -kvu per slot (/props n_ctx 6400); restarting with 12288 per slot"* ]]
+  assert_equal "$(argv_line | grep -oE -- '-c [0-9]+')" "-c 49152"
+  refute_output --partial '"-kvu"'
+  assert_equal "$(output_json_of "$output" 'd["n_ctx_per_slot"], d["kv_unified"]')" "12288 False"
+  # Remembered: the next start goes straight to the per-slot layout, and says why.
+  "$FAST" stop 2>/dev/null
   run --separate-stderr "$FAST" --no-warmup
   assert_success
-  [[ "$stderr" == *"warning: per-slot context is 96 tokens"* || "$stderr" == *"warning: per-slot context is"*"raise GPT_OSS_CTX"* ]]
-  run --separate-stderr "$FAST" --no-warmup --restart --ctx 4096
-  [[ "$stderr" != *"warning: per-slot context"* ]]
+  [[ "$stderr" != *"restarting"* ]]
+  [[ "$stderr" == *"context: -c 49152: this llama-server divides -kvu per slot (seen in its /props); 12288 per slot"* ]]
+  assert_equal "$(grep -c -- '-kvu' "$STUB_DIR/argv")" 0
+}
+
+@test "GPT_OSS_CTX given means the guide's layout: -c N divided per slot, no -kvu" {
+  GPT_OSS_CTX=384 run --separate-stderr "$FAST" --print-cmd
+  assert_success
+  assert_output --partial " -c 384 -b 256 -ub 256 -np 4 -ctk f16 -ctv f16 -lm none -fa on"
+  refute_output --partial "-kvu"
+  assert_equal "$stderr" "gpt-oss-fast.sh: context: -c 384: GPT_OSS_CTX given: divided among the 4 slots as llama-server does"
+}
+
+@test "GPT_OSS_KV_UNIFIED (--kv-unified) forces -kvu on or off; other values exit 2" {
+  GPT_OSS_KV_UNIFIED=0 run --separate-stderr "$FAST" --print-cmd
+  assert_success
+  assert_output --partial " -c 49152 -b 256"
+  refute_output --partial "-kvu"
+  GPT_OSS_CTX=4096 run --separate-stderr "$FAST" --print-cmd --kv-unified 1
+  assert_success
+  assert_output --partial " -c 4096 -b 256 -ub 256 -np 4 -ctk f16 -ctv f16 -kvu -lm none"
+  run --separate-stderr "$FAST" --print-cmd --kv-unified maybe
+  assert_failure 2
+  assert_equal "$stderr" "gpt-oss-fast.sh: GPT_OSS_KV_UNIFIED (--kv-unified) must be auto, 1 or 0, got 'maybe' (see gpt-oss-fast.sh --help)"
+}
+
+@test "the keepalive stays on the last slot, so a tool loop's cached conversation is not evicted" {
+  run --separate-stderr "$FAST" --no-warmup --keepalive 1
+  assert_success
+  for _ in $(seq 50); do grep -qs '"prompt":"ok"' "$STUB_DIR"/body-* && break; sleep 0.1; done
+  run cat $(grep -ls '"prompt":"ok"' "$STUB_DIR"/body-*)
+  assert_output --partial '"id_slot":3}'
+  refute_output --partial '"id_slot":0'
+}
+
+@test "--kv-estimate prints the KV memory of the chosen context from the GGUF header" {
+  export GPT_OSS_GGUF_MODEL_PATH
+  GPT_OSS_GGUF_MODEL_PATH=$("$SUITE_ROOT/scripts/provision/models.sh" smollm2)
+  run --separate-stderr "$FAST" --kv-estimate
+  assert_success
+  assert_output "KV cache: 562.5 MiB for -c 25600 (one pool shared by 4 slots, f16): 30 full-attention layers x 25600 cells per stream; 22.5 KiB per token of context"
+  GPT_OSS_CTX=384 run --separate-stderr "$FAST" --kv-estimate --json
+  assert_success
+  assert_equal "$(output_json_of "$output" 'd["mib"], d["unified"], d["cells_per_stream"], d["streams"]')" "22.5 False 256 4"
+  [[ ! -e "$STUB_DIR/argv" ]] # nothing was started
 }
 
 @test "--foreground stays attached and a stop signal ends the server and keepalive" {

@@ -86,10 +86,10 @@ last_bench() {
   run --separate-stderr "$STATUS" --json -n 3
   assert_success
   json=$output
-  [[ $(json_get 'list(d)' <<<"$json") == "['url', 'health', 'reason', 'ours', 'pid', 'model', 'slots', 'n_ctx_per_slot', 'build', 'server_argv', 'keepalive', 'probe', 'last_bench', 'warnings']" ]]
+  [[ $(json_get 'list(d)' <<<"$json") == "['url', 'health', 'reason', 'ours', 'pid', 'model', 'slots', 'n_ctx_per_slot', 'build', 'server_argv', 'keepalive', 'rpc_workers', 'probe', 'last_bench', 'warnings']" ]]
   [[ $(json_get 'd["url"] == "'"$STUB_URL"'", d["health"], d["reason"], d["ours"], d["pid"]' <<<"$json") == "True ok None False None" ]]
   [[ $(json_get 'd["model"]' <<<"$json") == "{'path': '/models/gpt-oss-20b-mxfp4.gguf', 'alias': 'gpt-oss-20b-mxfp4.gguf', 'quant': 'MXFP4', 'size_bytes': None, 'local': False}" ]]
-  [[ $(json_get 'd["slots"], d["n_ctx_per_slot"], d["server_argv"], d["keepalive"]' <<<"$json") == "{'total': 3, 'busy': 0} 512 None {'running': False, 'pid': None}" ]]
+  [[ $(json_get 'd["slots"], d["n_ctx_per_slot"], d["server_argv"], d["keepalive"], d["rpc_workers"]' <<<"$json") == "{'total': 3, 'busy': 0} 512 None {'running': False, 'pid': None} None" ]]
   [[ $(json_get 'list(d["probe"])' <<<"$json") == "['max_tokens', 'prompt_n', 'predicted_n', 'ttft_ms', 'total_ms', 'prompt_ms', 'prompt_tps', 'predicted_ms', 'decode_tps']" ]]
   [[ $(json_get 'd["probe"]["max_tokens"], d["probe"]["prompt_n"], d["probe"]["decode_tps"], d["probe"]["prompt_tps"]' <<<"$json") == "3 6 100.0 2000.0" ]]
   [[ $(json_get '0 < d["probe"]["ttft_ms"] <= d["probe"]["total_ms"]' <<<"$json") == True ]]

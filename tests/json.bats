@@ -155,6 +155,14 @@ in_plain_bash() { # in_plain_bash SCRIPT → runs SCRIPT with json.sh loaded, ou
   assert_output '� x � ��'
 }
 
+@test "unescape: a lone high surrogate at the very end is U+FFFD, also under set -u" {
+  # The pair check looked at the piece after it, which does not exist: "unbound variable".
+  run bash -c 'set -euo pipefail; source "$1"; json_unescape "\ud83d"; printf "|"; json_unescape "x\ud83d\ud83d"; printf "|"; json_string_field "{\"content\":\"a\ud83d\"}" content' \
+    _ "$SUITE_ROOT/scripts/lib/json.sh"
+  assert_success
+  assert_output '�|x��|a�'
+}
+
 @test "unescape: escaped backslashes are not escape starts" {
   run json_unescape '\\u0041 \\n \\\\ \\"'
   assert_output '\u0041 \n \\ \"'
@@ -197,6 +205,21 @@ in_plain_bash() { # in_plain_bash SCRIPT → runs SCRIPT with json.sh loaded, ou
   local reply=$'{\n  "index" : 0 ,\n  "content" :\t"spaced out"\n}'
   run json_string_field "$reply" content
   assert_output 'spaced out'
+}
+
+@test "readers: JSON pretty-printed by a proxy (indent, spaces around colons, CRLF)" {
+  local reply=$'{\r\n  "content" : "a \\"b\\"",\r\n  "truncated" :\n    true,\r\n  "timings" : {\n    "predicted_n" : 8,\n    "predicted_per_second" : 12.5\n  },\n  "choices" : [\n    {\n      "text" : "t"\n    }\n  ]\n}\n'
+  run json_string_field "$reply" content
+  assert_output 'a "b"'
+  run json_bool_field "$reply" truncated
+  assert_output true
+  local timings choices
+  json_object_field_to timings "$reply" timings
+  run json_number_field "$timings" predicted_per_second
+  assert_output 12.5
+  json_object_field_to choices "$reply" choices
+  run json_string_field "${choices#[}" text
+  assert_output t
 }
 
 @test "string field: empty string value" {

@@ -15,77 +15,87 @@ noticed afterwards (an Aug-2025 server cuts the prompt and answers 200 with
 stderr. An answer computed from a cut Harmony prompt is never shown. With
 `fallback=False` the overflow is a ContextError (exit 5).
 
-`requests` is imported lazily (inside the functions that send).
+HTTP goes through http_client.py (sockets: no `requests`, no click on this path).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from .context import ipv4_url
 from .errors import (
     EXIT_TIMEOUT,
     EXIT_TOOL_TURNS,
     ContextError,
+    ContextOverflow,
     LoadingError,
     ServerError,
     SuiteError,
-    UnreachableError,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: `typing` costs start-up time on every Harmony call
+    from typing import Any
 
 LOADING_POLL_S = 0.25
 FIX_HINT = "raise GPT_OSS_CTX (and restart the server), offer fewer tools, or lower --max-tokens"
 
 
-@dataclass
 class ChatOptions:
-    """What `local-infer.sh` passes (see its --help)."""
+    """What `local-infer.sh` passes (see its --help); keyword arguments, defaults below.
+    (A plain class: `dataclasses` imports `inspect`, ~6 ms on the Harmony path.)"""
 
-    url: str = "http://127.0.0.1:8000"
-    backend: str = "gpt-oss"
-    model: str | None = None
-    max_tokens: int = 256
-    temperature: float | None = None
-    top_p: float | None = None
-    seed: int | None = None
-    system: str | None = None
-    reasoning: str | None = None
-    tools: bool = False
-    workspace: str = "."
-    max_tool_turns: int = 4
-    stream: bool = False
-    show_reasoning: bool = False
-    timeout: float = 300.0  # 0 = no limit and no waiting for a loading model
-    fallback: bool = True
-    context_check: bool = True
-    api_key: str | None = None
-    date: str | None = None  # the Harmony system message's date (tests pin it)
+    DEFAULTS = {
+        "url": "http://127.0.0.1:8000",
+        "backend": "gpt-oss",
+        "model": None,
+        "max_tokens": 256,
+        "temperature": None,
+        "top_p": None,
+        "seed": None,
+        "system": None,
+        "reasoning": None,
+        "tools": False,
+        "workspace": ".",
+        "max_tool_turns": 4,
+        "stream": False,
+        "show_reasoning": False,
+        "timeout": 300.0,  # a total limit; 0 = no limit and no waiting for a loading model
+        "fallback": True,
+        "context_check": True,
+        "api_key": None,
+        "date": None,  # the Harmony system message's date (tests pin it)
+    }
+
+    def __init__(self, **values: Any) -> None:
+        unknown = set(values) - set(self.DEFAULTS)
+        if unknown:
+            raise TypeError(f"unknown chat options: {sorted(unknown)}")
+        for name, default in self.DEFAULTS.items():
+            value = values.get(name)
+            setattr(self, name, default if value is None else value)
 
 
-@dataclass
 class ChatResult:
     """The outcome; `to_json()` is the documented `--json` shape."""
 
-    backend: str
-    mode: str
-    text: str = ""
-    reasoning: str | None = None
-    finish_reason: str = "stop"
-    complete: bool = True
-    truncated: bool = False
-    fallback: dict | None = None
-    tokens: dict = field(
-        default_factory=lambda: {"prompt": None, "predicted": None, "cached": None}
-    )
-    timings: dict | None = None
-    requests: int = 0
-    tool_calls: list = field(default_factory=list)
+    def __init__(self, backend: str, mode: str) -> None:
+        self.backend = backend
+        self.mode = mode
+        self.text = ""
+        self.reasoning: str | None = None
+        self.finish_reason = "stop"
+        self.complete = True
+        self.truncated = False
+        self.fallback: dict | None = None
+        self.tokens: dict = {"prompt": None, "predicted": None, "cached": None}
+        self.timings: dict | None = None
+        self.requests = 0
+        self.per_request: list = []  # {prompt, predicted, cached, slot} of each request
+        self.tool_calls: list = []
 
     def to_json(self) -> dict:
         return {
@@ -100,6 +110,7 @@ class ChatResult:
             "tokens": self.tokens,
             "timings": self.timings,
             "requests": self.requests,
+            "per_request": self.per_request,
             "tool_calls": self.tool_calls,
         }
 
@@ -111,13 +122,25 @@ class ChatResult:
         prompt = reply.get("tokens_evaluated", usage.get("prompt_tokens"))
         predicted = reply.get("tokens_predicted", usage.get("completion_tokens"))
         cached = timings.get("cache_n") if timings else None
+        if (  # an Aug-2025 server's timings have no cache_n: evaluated minus processed
+            cached is None
+            and timings
+            and isinstance(prompt, int)
+            and isinstance(timings.get("prompt_n"), int)
+        ):
+            cached = prompt - timings["prompt_n"]
         if timings and prompt is None and isinstance(timings.get("prompt_n"), int):
             prompt = timings["prompt_n"] + (cached or 0)
         if timings and predicted is None:
             predicted = timings.get("predicted_n")
-        for key, value in (("prompt", prompt), ("predicted", predicted), ("cached", cached)):
-            if isinstance(value, int):
+        counts = {"prompt": prompt, "predicted": predicted, "cached": cached}
+        for key, value in counts.items():
+            if not isinstance(value, int):
+                counts[key] = None
+            else:
                 self.tokens[key] = (self.tokens[key] or 0) + value
+        slot = reply.get("id_slot")
+        self.per_request.append({**counts, "slot": slot if isinstance(slot, int) else None})
         self.timings = timings
 
 
@@ -145,58 +168,44 @@ class Sink:
         self.notices.append(message)
 
 
-class ContextOverflow(Exception):
-    """The request does not fit the per-slot context (checked, told by 400, or truncated)."""
-
-    def __init__(self, reason: str, prompt_tokens: int | None, n_ctx: int | None, detail: str):
-        super().__init__(detail)
-        self.reason, self.prompt_tokens, self.n_ctx, self.detail = (
-            reason,
-            prompt_tokens,
-            n_ctx,
-            detail,
-        )
-
-
 # --------------------------------------------------------------------------- HTTP
 
 
 class Transport:
-    """POSTs with the suite's error mapping; waits (up to `timeout`) while the model loads."""
+    """The loop's requests (http_client.py): one total deadline (`--timeout`) over the
+    whole run, waiting inside it while the model loads (HTTP 503)."""
 
     def __init__(self, url: str, api_key: str | None, timeout: float) -> None:
         from .context import ServerClient
+        from .http_client import Deadline, HttpClient
 
         self.url = ipv4_url(url)  # one URL rule for every client of the core
-        self.timeout = timeout if timeout and timeout > 0 else None
-        self.started = time.monotonic()
+        self.deadline = Deadline(timeout)
         key = api_key if api_key is not None else os.environ.get("GPT_OSS_API_KEY") or None
-        self.api_key = key
-        self._session = None
-        transport = self
-
-        class _Client(ServerClient):
-            """context.py's client (per-slot n_ctx, /tokenize), sending through this
-            transport so that its errors read and exit like the completion's."""
-
-            def request(self, method: str, path: str, body: Any = None, allow_404: bool = False):
-                return transport.request(method, path, body, allow_404=allow_404)
-
-        self.server = _Client(self.url, api_key=key or "", timeout=self.timeout)
+        self.http = HttpClient(self.url, api_key=key, deadline=self.deadline)
+        self.server = ServerClient(self.url, http=self.http)
 
     def _waiting(self, call: Callable[[], Any]) -> Any:
         """Run `call`, retrying while the server answers 503 and --timeout allows."""
+        loading = False
         while True:
             try:
                 return call()
             except LoadingError:
-                waited = time.monotonic() - self.started
-                if self.timeout is None or waited + LOADING_POLL_S >= self.timeout:
-                    limit = f"waited {self.timeout:g}s (--timeout)" if self.timeout else "retry"
-                    raise LoadingError(
-                        f"the server at {self.url} is still loading the model (HTTP 503); {limit}"
-                    ) from None
-                time.sleep(LOADING_POLL_S)
+                loading = True
+                left = self.deadline.remaining()
+                if left is not None and left > LOADING_POLL_S:
+                    time.sleep(LOADING_POLL_S)
+                    continue
+            except SuiteError as err:
+                # The limit ran out in a retry: still the loading model's fault (exit 4).
+                if not (loading and err.exit_code == EXIT_TIMEOUT):
+                    raise
+            limit = self.deadline.seconds
+            how = f"waited {limit:g}s (--timeout)" if limit else "retry shortly"
+            raise LoadingError(
+                f"the server at {self.url} is still loading the model (HTTP 503); {how}"
+            ) from None
 
     def per_slot_context(self) -> int:
         return self._waiting(self.server.per_slot_context)
@@ -208,7 +217,7 @@ class Transport:
         """The server's own rendering of a chat request (llama-server only), else None."""
 
         def call() -> Any:
-            return self.server.request("POST", "/apply-template", body, allow_404=True)
+            return self.http.json("POST", "/apply-template", body, allow_404=True)
 
         try:
             reply = self._waiting(call)
@@ -218,109 +227,24 @@ class Transport:
         return prompt if isinstance(prompt, str) else None
 
     def post(self, path: str, body: dict, on_event: Callable[[dict], None] | None = None) -> dict:
-        """POST JSON; returns the reply (for SSE: the last event with the streamed text
+        """POST JSON; returns the reply (for SSE: the last event, the streamed text
         assembled by the caller through `on_event`)."""
-        return self._waiting(lambda: self.request("POST", path, body, on_event=on_event))
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        on_event: Callable[[dict], None] | None = None,
-        allow_404: bool = False,
-    ) -> Any:
-        """One request, errors mapped to the suite's exit codes (no waiting)."""
-        import requests
+        def call() -> Any:
+            if on_event is None:
+                reply = self.http.json("POST", path, body)
+            else:
+                reply = self.http.stream(path, body, lambda event: _dict_event(on_event, event))
+            if not isinstance(reply, dict):
+                raise ServerError(f"unreadable reply from {self.url}{path}: not a JSON object")
+            return reply
 
-        if self._session is None:
-            self._session = requests.Session()
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
-        try:
-            reply = self._session.request(
-                method,
-                self.url + path,
-                data=data,
-                headers=headers,
-                timeout=self.timeout,
-                stream=on_event is not None,
-            )
-            if reply.status_code == 404 and allow_404:
-                return None
-            if reply.status_code != 200 or on_event is None:
-                return self._finish(path, reply)
-            return self._read_events(path, reply, on_event)
-        except requests.Timeout:
-            raise SuiteError(
-                f"no complete reply from {self.url} within {self.timeout:g}s (--timeout)",
-                EXIT_TIMEOUT,
-            ) from None
-        except requests.ConnectionError as err:
-            if "RemoteDisconnected" in str(err) or "ProtocolError" in str(err):
-                raise ServerError(
-                    f"the server at {self.url} closed the connection without a complete "
-                    "reply (did it crash?)"
-                ) from None
-            raise UnreachableError(
-                f"server not reachable at {self.url} (is gpt-oss-fast.sh running?)"
-            ) from None
-        except requests.RequestException as err:
-            raise ServerError(f"request to {self.url}{path} failed: {err}") from None
+        return self._waiting(call)
 
-    def _finish(self, path: str, reply: Any) -> dict:
-        status = reply.status_code
-        try:
-            data = reply.json()
-        except ValueError:
-            data = None
-        if status == 200:
-            if not isinstance(data, (dict, list)):
-                raise ServerError(f"unreadable reply from {self.url}{path}: {reply.text[:200]}")
-            return data
-        error = data.get("error") if isinstance(data, dict) else None
-        error = error if isinstance(error, dict) else {}
-        message = error.get("message") or (reply.text or "").strip()[:200] or "no body"
-        if status == 503:
-            raise LoadingError(message)
-        if status == 401:
-            if self.api_key:
-                raise ServerError(
-                    f"the server at {self.url} rejected GPT_OSS_API_KEY (HTTP 401: {message})"
-                )
-            raise ServerError(
-                f"the server at {self.url} needs an API key: set GPT_OSS_API_KEY "
-                f"(HTTP 401: {message})"
-            )
-        if status == 400 and error.get("type") == "exceed_context_size_error":
-            n_prompt, n_ctx = error.get("n_prompt_tokens"), error.get("n_ctx")
-            raise ContextOverflow("http_400", n_prompt, n_ctx, message)
-        raise ServerError(f"the server at {self.url} answered HTTP {status}: {message}")
 
-    def _read_events(self, path: str, reply: Any, on_event: Callable[[dict], None]) -> dict:
-        last: dict = {}
-        # chunk_size=1: hand every event on as soon as its line is complete.
-        for line in reply.iter_lines(chunk_size=1):
-            if not line.startswith(b"data: "):
-                continue
-            payload = line[len(b"data: ") :].strip()
-            if payload == b"[DONE]":
-                break
-            try:
-                event = json.loads(payload)
-            except ValueError:
-                raise ServerError(
-                    f"unreadable event from {self.url}{path}: {payload[:200]!r}"
-                ) from None
-            if not isinstance(event, dict):
-                continue
-            on_event(event)
-            last = event
-        if not last:
-            raise ServerError(f"the stream from {self.url}{path} carried no events")
-        return last
+def _dict_event(on_event: Callable[[dict], None], event: Any) -> None:
+    if isinstance(event, dict):
+        on_event(event)
 
 
 # --------------------------------------------------------------------------- output helper
@@ -363,22 +287,30 @@ def _sampling(opts: ChatOptions) -> dict:
 
 
 def _tool_record(turn: int, call: dict, result: Any) -> dict:
+    from .harmony_guard import replace_lone_surrogates
+
+    arguments = call["arguments"] if call.get("valid") else call.get("raw")
     return {
         "turn": turn,
         "name": result.name,  # without a `functions.` prefix the model may have doubled
-        "arguments": call["arguments"] if call.get("valid") else call.get("raw"),
+        "arguments": replace_lone_surrogates(arguments),  # a "\ud800" of the model's
         "ok": result.ok,
-        "result": result.output,
+        "result": result.output,  # as the model saw it (harmony_guard)
+        "skipped": result.skipped,  # null, or why it was not run (a ToolBudget limit)
     }
 
 
-def _run_call(workspace: Any, call: dict) -> Any:
-    from .workspace_tools import ToolResult, run_tool
-
-    if not call.get("valid", True):
-        name = call["name"].removeprefix("functions.")
-        return ToolResult(name, False, call.get("error") or "arguments are not valid JSON")
-    return run_tool(workspace, call["name"], call.get("arguments"))
+def _run_reply_calls(
+    budget: Any, workspace: Any, calls: list, turn: int, result: ChatResult, sink: Sink
+) -> list:
+    """Run one reply's tool calls within the budget; record them all in `result`.
+    Returns (call, outcome) for the calls that go back into the conversation."""
+    outcomes = budget.run_reply(workspace, calls)
+    note = budget.notice(outcomes)
+    if note:
+        sink.notice(note)
+    result.tool_calls.extend(_tool_record(turn, c, o) for c, o in zip(calls, outcomes))
+    return [(c, o) for c, o in zip(calls, outcomes) if not o.dropped]
 
 
 # --------------------------------------------------------------------------- the loop
@@ -408,9 +340,11 @@ def run_chat(opts: ChatOptions, prompt: str, sink: Sink | None = None) -> ChatRe
 def _check_fits(opts: ChatOptions, transport: Transport, text: str) -> bool:
     """Raise ContextOverflow when `text` + max_tokens exceeds the per-slot context.
     Returns whether the count was exact (the server's tokenizer)."""
-    from .context import fit_report
+    from .context import fit_report, token_upper_bound
 
     n_ctx = transport.per_slot_context()
+    if token_upper_bound(text) + opts.max_tokens <= n_ctx:
+        return True  # fits even if every byte were a token: no /tokenize round trip
     tokens, exact = transport.count_tokens(text)
     report = fit_report(tokens, opts.max_tokens, n_ctx, exact)
     if not report["fits"]:
@@ -426,7 +360,8 @@ def _harmony_loop(
     opts: ChatOptions, prompt: str, sink: Sink, transport: Transport, workspace: Any
 ) -> ChatResult:
     from . import harmony, harmony_parse
-    from .workspace_tools import TOOL_SPECS
+    from .harmony_guard import neutralize_specials
+    from .workspace_tools import TOOL_SPECS, ToolBudget
 
     tools = TOOL_SPECS if opts.tools else None
     messages: list[dict] = []
@@ -437,6 +372,7 @@ def _harmony_loop(
     reasoning: list[str] = []
     partial: list[str] = []
     turns = 0
+    budget = ToolBudget()
     while True:
         text = harmony.render_prompt(
             messages, tools, reasoning_effort=opts.reasoning, date=opts.date
@@ -496,18 +432,18 @@ def _harmony_loop(
         thinking = parsed["analysis"]
         for call in calls:
             call["name"] = call["name"] or "unnamed"
-            outcome = _run_call(workspace, call)
-            result.tool_calls.append(_tool_record(turns, call, outcome))
+        for call, outcome in _run_reply_calls(budget, workspace, calls, turns, result, sink):
             arguments = call["arguments"] if call["valid"] else call["raw"]
+            if not call["valid"]:  # keep the model's broken text as a JSON string
+                arguments = json.dumps(arguments)
+            # What the model wrote goes back untrusted too: it may quote a file.
+            function = {"name": outcome.name, "arguments": neutralize_specials(arguments)}
             message: dict[str, Any] = {
                 "role": "assistant",
-                "tool_calls": [{"type": "function", "function": {"name": outcome.name}}],
+                "tool_calls": [{"type": "function", "function": function}],
             }
-            message["tool_calls"][0]["function"]["arguments"] = arguments
-            if not call["valid"]:  # keep the model's broken text as a JSON string
-                message["tool_calls"][0]["function"]["arguments"] = json.dumps(arguments)
             if thinking:
-                message["thinking"] = thinking
+                message["thinking"] = neutralize_specials(thinking)
                 thinking = ""
             messages.append(message)
             messages.append({"role": "tool", "content": outcome.for_model()})
@@ -557,7 +493,8 @@ def _openai_loop(
     opts: ChatOptions, prompt: str, sink: Sink, transport: Transport, workspace: Any
 ) -> ChatResult:
     from . import harmony_parse
-    from .workspace_tools import TOOL_SPECS
+    from .harmony_guard import neutralize_specials
+    from .workspace_tools import TOOL_SPECS, ToolBudget
 
     messages: list[dict] = []
     if opts.system:
@@ -567,6 +504,7 @@ def _openai_loop(
     reasoning: list[str] = []
     partial: list[str] = []
     turns = 0
+    budget = ToolBudget()
     while True:
         body: dict[str, Any] = {"messages": messages, "max_tokens": opts.max_tokens}
         if opts.model:
@@ -631,22 +569,21 @@ def _openai_loop(
         if turns >= opts.max_tool_turns:
             return _turn_limit(opts, sink, result, reasoning, partial)
         turns += 1
-        raw_calls = []
         for index, call in enumerate(calls):
-            call_id = call.get("id") or f"call_{turns}_{index}"
-            raw_calls.append(
-                {
-                    "id": call_id,
-                    "type": "function",
-                    "function": {"name": call["name"], "arguments": call["raw"]},
-                }
-            )
-        messages.append(
-            {"role": "assistant", "content": parsed["final"] or None, "tool_calls": raw_calls}
-        )
-        for call, raw in zip(calls, raw_calls):
-            outcome = _run_call(workspace, call)
-            result.tool_calls.append(_tool_record(turns, call, outcome))
+            call["id"] = call.get("id") or f"call_{turns}_{index}"
+        ran = _run_reply_calls(budget, workspace, calls, turns, result, sink)
+        # What the model wrote goes back untrusted too: it may quote a file.
+        raw_calls = [
+            {
+                "id": neutralize_specials(call["id"]),
+                "type": "function",
+                "function": neutralize_specials({"name": call["name"], "arguments": call["raw"]}),
+            }
+            for call, _ in ran
+        ]
+        content = neutralize_specials(parsed["final"]) or None
+        messages.append({"role": "assistant", "content": content, "tool_calls": raw_calls})
+        for raw, (_, outcome) in zip(raw_calls, ran):
             messages.append(
                 {"role": "tool", "tool_call_id": raw["id"], "content": outcome.for_model()}
             )
@@ -763,14 +700,3 @@ def _fall_back(
     result.finish_reason = "length" if stop in ("limit", "length") else "stop"
     result.complete = result.finish_reason == "stop"
     return result
-
-
-def color_ok(stream: Any = None) -> bool:
-    """Colour only on a terminal, never with NO_COLOR or TERM=dumb."""
-    stream = stream or sys.stderr
-    return (
-        not os.environ.get("NO_COLOR")
-        and os.environ.get("TERM") != "dumb"
-        and hasattr(stream, "isatty")
-        and stream.isatty()
-    )

@@ -18,7 +18,8 @@ import sys
 
 import click
 
-from .errors import EXIT_CONTEXT, InputError
+from . import suite_version
+from .errors import EXIT_CONTEXT, InputError, SuiteError
 
 REASONING_CHOICES = ("low", "medium", "high")
 PARSE_FIELDS = ("final", "analysis", "commentary", "stop", "complete", "tool_calls")
@@ -59,8 +60,22 @@ def json_flag(help_text: str):
     return click.option("--json", "as_json", is_flag=True, help=help_text)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="gpt-oss-suite", prog_name="gpt-oss-py")
+class SuiteGroup(click.Group):
+    """A group that shows a SuiteError as one line, `gpt-oss-py: message`, and exits
+    with its code (errors.py has no click in it, so the Harmony path can skip click)."""
+
+    def invoke(self, ctx: click.Context):  # noqa: ANN201 - click's signature
+        try:
+            return super().invoke(ctx)
+        except SuiteError as err:
+            click.echo(f"gpt-oss-py: {err.format_message()}", err=True)
+            ctx.exit(err.exit_code)
+
+
+@click.group(cls=SuiteGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    suite_version(), prog_name="gpt-oss-py", message="%(prog)s (gpt-oss-suite) %(version)s"
+)
 def cli() -> None:
     """Harmony rendering/parsing, context checks and statistics for gpt-oss on llama.cpp."""
 
@@ -228,6 +243,56 @@ cli.add_command(bench)
 from .cli_chat import chat  # noqa: E402 - local-infer.sh's command (its own module)
 
 cli.add_command(chat)
+
+
+from .cli_gguf import gguf  # noqa: E402 - `gpt-oss-py gguf info|check` (gpt-oss-fast.sh --check-model)
+
+cli.add_command(gguf)
+
+
+from .cli_options import options  # noqa: E402 - `gpt-oss-py options ...` (make install)
+
+cli.add_command(options)
+
+
+@cli.command("kv-estimate")
+@click.argument("model", metavar="MODEL.gguf")
+@click.option("--ctx", type=click.IntRange(min=1), required=True, help="llama-server -c.")
+@click.option("--parallel", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option(
+    "--kv-type",
+    type=click.Choice(["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1"]),
+    default="f16",
+    show_default=True,
+)
+@click.option("--unified", is_flag=True, help="One KV pool shared by the slots (-kvu).")
+@click.option("--ubatch", type=click.IntRange(min=1), default=256, show_default=True)
+@click.option("--per-slot", type=int, hidden=True, help="The per-request cap (shown only).")
+@json_flag("Print the estimate as JSON.")
+def kv_estimate(
+    model: str,
+    ctx: int,
+    parallel: int,
+    kv_type: str,
+    unified: bool,
+    ubatch: int,
+    per_slot: int | None,
+    as_json: bool,
+) -> None:
+    """The KV cache memory of a llama-server start with this model and context, from the
+    GGUF header (gpt-oss-fast.sh --kv-estimate)."""
+    from .gguf_header import GGUFError, read_metadata
+    from .kv_estimate import describe, estimate
+
+    try:
+        report = estimate(read_metadata(model), ctx, parallel, kv_type, unified, ubatch)
+    except (GGUFError, OSError, ValueError) as err:
+        raise InputError(f"{model}: {err}") from None
+    report["max_tokens_per_request"] = per_slot or report["cells_per_stream"]
+    if as_json:
+        _echo_json(report)
+    else:
+        click.echo(describe(report))
 
 
 def main() -> None:

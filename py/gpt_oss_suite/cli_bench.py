@@ -110,3 +110,17 @@ def bench_summarize(
     if histogram:
         for line in report.latency_histogram(rows):
             click.echo(line, err=not text_out)
+
+
+@bench.command("harmony-split")
+@click.option("--url", required=True, metavar="URL", help="A running llama-server.")
+@click.option("--runs", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--prompt", default="Hello", show_default=True)
+@click.option("--max-tokens", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--tools", is_flag=True, help="Offer the workspace tools in the prompt.")
+def harmony_split(url: str, runs: int, prompt: str, max_tokens: int, tools: bool) -> None:
+    """Where the Harmony path's time goes (JSON, ms medians): start-up, imports, render,
+    /props, /tokenize, /completion, parse. Used by make bench and gpt-oss-tune.sh."""
+    from .harmony_split import measure
+
+    click.echo(json.dumps(measure(url, runs, prompt, max_tokens, tools)))

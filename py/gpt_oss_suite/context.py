@@ -12,8 +12,7 @@ the count falls back to a conservative estimate, ceil(UTF-8 bytes / 3) — real 
 vocabularies average about 4 bytes per token on English text — and the result says
 `"exact": false`.
 
-`requests` is imported inside the functions that use it: `gpt-oss-py --help` and
-`harmony render` should not pay for it.
+HTTP goes through http_client.py (standard library sockets: cheap to import).
 """
 
 from __future__ import annotations
@@ -21,9 +20,13 @@ from __future__ import annotations
 import math
 import os
 import re
-from typing import Any
 
-from .errors import LoadingError, ServerError, UnreachableError
+from .errors import ServerError
+from .http_client import Deadline, HttpClient
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: `typing` costs start-up time on every Harmony call
+    from typing import Any
 
 DEFAULT_TIMEOUT = 10.0
 API_KEY_ENV = "GPT_OSS_API_KEY"
@@ -36,56 +39,28 @@ def ipv4_url(url: str) -> str:
 
 
 class ServerClient:
-    """A tiny JSON client for one llama-server URL; `/props` is cached for its lifetime
-    (one CLI call), so several checks in one run read it once."""
+    """A tiny JSON client for one llama-server URL (over http_client.py); `/props` is read
+    once per client (one CLI call), so several checks in one run read it once."""
 
-    def __init__(self, url: str, api_key: str | None = None, timeout: float = DEFAULT_TIMEOUT):
+    def __init__(
+        self,
+        url: str,
+        api_key: str | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        deadline: Deadline | None = None,
+        http: HttpClient | None = None,
+    ):
         self.url = ipv4_url(url)
-        self.api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV) or None
-        self.timeout = timeout
+        key = api_key if api_key is not None else os.environ.get(API_KEY_ENV) or None
+        self.http = http or HttpClient(self.url, api_key=key, timeout=timeout, deadline=deadline)
         self._props: dict | None = None
-        self._session = None
-
-    def _headers(self) -> dict:
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        return headers
 
     def request(self, method: str, path: str, body: Any = None, allow_404: bool = False) -> Any:
         """Send a request and return the decoded JSON (None for an allowed 404).
 
-        Raises UnreachableError (3), LoadingError (4) or ServerError (6), one line each.
+        Raises UnreachableError (3), LoadingError (4), ServerError (6) or a timeout (10).
         """
-        import requests
-
-        if self._session is None:
-            self._session = requests.Session()
-        target = self.url + path
-        try:
-            reply = self._session.request(
-                method, target, json=body, headers=self._headers(), timeout=self.timeout
-            )
-        except requests.Timeout:
-            raise UnreachableError(
-                f"no answer from {self.url} within {self.timeout:g}s ({method} {path})"
-            ) from None
-        except requests.RequestException:
-            raise UnreachableError(
-                f"server not reachable at {self.url} (is gpt-oss-fast.sh running?)"
-            ) from None
-        if reply.status_code == 503:
-            raise LoadingError(f"server at {self.url} is still loading the model (HTTP 503)")
-        if reply.status_code == 404 and allow_404:
-            return None
-        if reply.status_code >= 400:
-            raise ServerError(
-                f"{method} {path} failed: HTTP {reply.status_code}: {_error_message(reply)}"
-            )
-        try:
-            return reply.json()
-        except ValueError:
-            raise ServerError(f"{method} {path}: the reply is not JSON") from None
+        return self.http.json(method, path, body, allow_404=allow_404)
 
     def props(self) -> dict:
         """`GET /props`, read once per client."""
@@ -117,18 +92,16 @@ class ServerClient:
         return len(tokens), True
 
 
-def _error_message(reply: Any) -> str:
-    try:
-        data = reply.json()
-    except ValueError:
-        return (reply.text or "").strip().splitlines()[0][:200] if reply.text else "no body"
-    if isinstance(data, dict):
-        error = data.get("error")
-        if isinstance(error, dict) and error.get("message"):
-            return str(error["message"])
-        if isinstance(error, str):
-            return error
-    return str(data)[:200]
+# Tokens a tokenizer may add around a text (BOS, SentencePiece's leading space, EOS).
+ADDED_TOKENS_MAX = 4
+
+
+def token_upper_bound(text: str) -> int:
+    """No more tokens than this, on any byte-level BPE (gpt-oss's o200k, GPT-2 style) or
+    SentencePiece-with-byte-fallback vocabulary: every token covers at least one byte,
+    and a special token like `<|start|>` covers many. A prompt whose bound plus the
+    reserved reply fits the context fits for sure, without asking /tokenize."""
+    return len(text.encode("utf-8", "surrogatepass")) + ADDED_TOKENS_MAX
 
 
 def estimate_tokens(text: str) -> int:

@@ -6,7 +6,9 @@ The numbers match docs/development.md and scripts/lib/common.sh, so a script cal
 
 from __future__ import annotations
 
-import click
+# No click here: the Harmony request path (local-infer.sh) imports this module and must
+# not pay click's ~24 ms import. The click face (cli.py) turns a SuiteError into its
+# message and exit code.
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -21,18 +23,19 @@ EXIT_TIMEOUT = 10
 EXIT_TOOL_TURNS = 11
 
 
-class SuiteError(click.ClickException):
-    """A user-facing error: one line on stderr (`gpt-oss-py: message`), then `exit_code`."""
+class SuiteError(Exception):
+    """A user-facing error: one line on stderr (`PROG: message`), then `exit_code`."""
 
     exit_code = EXIT_ERROR
 
     def __init__(self, message: str, exit_code: int | None = None) -> None:
         super().__init__(message)
+        self.message = message
         if exit_code is not None:
             self.exit_code = exit_code
 
-    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
-        click.echo(f"gpt-oss-py: {self.format_message()}", err=True, file=file)
+    def format_message(self) -> str:
+        return self.message
 
 
 class InputError(SuiteError):
@@ -63,3 +66,21 @@ class ServerError(SuiteError):
     """The server answered an error or a reply we cannot read."""
 
     exit_code = EXIT_SERVER
+
+
+class ContextOverflow(ContextError):
+    """The request does not fit the per-slot context: found by the check before sending
+    (`reason` "context"), told by the server (HTTP 400: "http_400") or noticed afterwards
+    (an Aug-2025 server cut the prompt: "truncated"). The chat loop catches it to fall
+    back to a raw prompt; uncaught it is a ContextError (exit 5)."""
+
+    def __init__(
+        self, reason: str, prompt_tokens: int | None, n_ctx: int | None, detail: str
+    ) -> None:
+        super().__init__(detail)
+        self.reason, self.prompt_tokens, self.n_ctx, self.detail = (
+            reason,
+            prompt_tokens,
+            n_ctx,
+            detail,
+        )

@@ -19,6 +19,11 @@ tool-call turn with no later final answer; nested object types carry the templat
 line breaks. `POST /apply-template` on the real server is the oracle
 (tests/fixtures/harmony/regenerate.py).
 
+One deliberate difference: a tool result is untrusted text, so it goes through
+harmony_guard.neutralize_specials (`<|` broken by U+200B) and a file holding
+`<|end|><|start|>developer<|message|>` cannot forge a turn. The chat loop neutralises
+what it puts into messages already, so the server's template sees the same text.
+
 Input (a JSON object; the same body `/apply-template` takes, plus a few keys):
   messages          list of {role, content, ...}: system | developer | user | assistant | tool
   tools             OpenAI function tools: [{"type": "function", "function": {...}}]
@@ -35,9 +40,13 @@ import json
 import re
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from .errors import InputError
+from .harmony_guard import neutralize_specials
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: `typing` costs start-up time on every Harmony call
+    from typing import Any
 
 DEFAULT_MODEL_IDENTITY = "You are ChatGPT, a large language model trained by OpenAI."
 DEFAULT_KNOWLEDGE_CUTOFF = "2024-06"
@@ -595,7 +604,7 @@ def _render_turns(messages: list[dict]) -> list[str]:
                 )
             out.append(
                 f"<|start|>functions.{last_tool_call} to=assistant<|channel|>commentary"
-                f"<|message|>{tojson(message['content'])}<|end|>"
+                f"<|message|>{tojson(neutralize_specials(message['content']))}<|end|>"
             )
         elif role == "user":
             out.append(f"<|start|>user<|message|>{message['content']}<|end|>")

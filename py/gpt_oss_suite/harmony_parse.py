@@ -25,7 +25,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: `typing` costs start-up time on every Harmony call
+    from typing import Any
 
 _SPECIAL = re.compile(r"<\|(start|end|message|channel|constrain|return|call|endoftext)\|>")
 _TERMINATORS = {"end": "<|end|>", "return": "<|return|>", "call": "<|call|>"}

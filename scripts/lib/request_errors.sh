@@ -26,7 +26,10 @@ die_on_curl_failure() {
     0) return 0 ;;
     5 | 6 | 7) die_unreachable "$url" ;;
     28) die "$EXIT_TIMEOUT" "no complete reply from $url within ${timeout}s (--timeout)" ;;
-    18 | 52 | 56) die "$EXIT_SERVER" "the server at $url closed the connection without a complete reply (did it crash?)" ;;
+    18 | 52 | 56)
+      use_libs rpc # a server started with RPC workers drops requests when one of them dies
+      die "$EXIT_SERVER" "the server at $url closed the connection without a complete reply$(rpc_crash_hint "$url" || echo " (did it crash?)")"
+      ;;
     1 | 3) usage_error "cannot use URL '$url': ${curl_error:-curl exit $status}" ;;
     *) die "$EXIT_ERROR" "request to $url failed: ${curl_error:-curl exit $status}" ;;
   esac
@@ -52,6 +55,14 @@ die_on_http_error() {
         die "$EXIT_CONTEXT" "the prompt is $n_prompt tokens but the per-slot context is $n_ctx tokens; raise GPT_OSS_CTX (and restart the server) or shorten the prompt"
       fi
       die "$EXIT_SERVER" "the server at $url refused the request (HTTP 400: $(server_message))"
+      ;;
+    500)
+      # Unified KV (-kvu): the slots share one pool, and when the requests running at the
+      # same time hold more tokens than it, the server fails all of them with this.
+      if [[ $(server_message) == "Context size has been exceeded." ]]; then
+        die "$EXIT_CONTEXT" "the server's shared KV pool (unified KV) ran out: the requests running at the same time hold more tokens than it has, so it failed them all (HTTP 500: Context size has been exceeded.); retry, send fewer requests at once, or raise GPT_OSS_CTX"
+      fi
+      die "$EXIT_SERVER" "the server at $url answered HTTP 500: $(server_message)"
       ;;
     *) die "$EXIT_SERVER" "the server at $url answered HTTP $http: $(server_message)" ;;
   esac

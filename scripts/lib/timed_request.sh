@@ -72,16 +72,18 @@ tr_check() { # tr_check URL → see above
   local url=$1 tail error http
   TR_ERR_CODE=0 TR_ERR_MSG='' TR_TIMINGS='' TR_PREDICTED_N=0
   if [[ $TR_BODY == data:* ]]; then
-    # The final event of /completion carries "timings":{...} (flat) near its end.
-    tail=${TR_BODY##*\"timings\":}
-    if [[ $tail != "$TR_BODY" && $tail == \{*\}* ]]; then
-      TR_TIMINGS="${tail%%\}*}}"
+    # The final event of /completion carries "timings":{...} (flat, numbers only) near
+    # its end; a proxy may have written it with spaces (`"timings": {`), which go.
+    tail=${TR_BODY##*\"timings\"}
+    if [[ $tail != "$TR_BODY" && $tail =~ ^[[:space:]]*:[[:space:]]*(\{[^\}]*\}) ]]; then
+      TR_TIMINGS=${BASH_REMATCH[1]//[[:space:]]/}
       [[ $TR_TIMINGS =~ \"predicted_n\":([0-9]+) ]] && TR_PREDICTED_N=${BASH_REMATCH[1]}
       return 0
     fi
     if ((TR_CURL != 0)); then
       TR_ERR_CODE=$EXIT_SERVER
-      TR_ERR_MSG="the server at $url dropped the connection in the middle of a reply (curl exit $TR_CURL; did it crash?)"
+      use_libs rpc # a server started with RPC workers drops requests when one of them dies
+      TR_ERR_MSG="the server at $url dropped the connection in the middle of a reply (curl exit $TR_CURL)$(rpc_crash_hint "$url" || echo " (did it crash?)")"
     else
       TR_ERR_CODE=$EXIT_SERVER
       TR_ERR_MSG="the stream from $url ended without the final event (no \"timings\")"

@@ -9,7 +9,7 @@
 #   3. gpt-oss-fast.sh to first answer vs a hand start polling /health every 10 ms (<= 1.15)
 #   4. gpt-oss-bench.sh p50 vs an independent curl loop's p50   (within 5 %)
 #   5. the guide's fast flags vs llama-server defaults: decode/prompt tok/s, p50
-#   6. the Harmony core's share: render + parse ms vs the request ms (tiny gpt-oss model)
+#   6. local-infer.sh Harmony vs --raw: added wall and CPU ms (<= 70 ms), and the split
 # Samples are interleaved (A, B, A, B, ...) so drift on a busy machine hits both sides.
 # Writes bench/report.md and bench/report.json; progress on stderr. RUNS defaults to 30.
 set -euo pipefail
@@ -92,7 +92,7 @@ else
   "$root/scripts/gpt-oss-fast.sh" >/dev/null
 fi
 
-a="" b="" c="" rendered="" fast_argv=() # filled by time_ms / json_escape_to / eval
+a="" b="" fast_argv=() # filled by time_ms / eval
 prompt="1+1="
 query_body="$scratch/query.json"
 # Byte for byte what each script sends, so the only difference is the script itself.
@@ -195,42 +195,33 @@ if ((own_server)); then
   measure_flags defaults "$binary" -m "$GPT_OSS_GGUF_MODEL_PATH" --host 127.0.0.1 --port "$GPT_OSS_PORT"
 fi
 
-# 6: the Harmony core's time against the request it prepares (tiny gpt-oss model)
-progress "6/6 Harmony render + parse vs the request"
+# 6: the Harmony path's cost over the raw path (tiny gpt-oss model, the suite's defaults)
+progress "6/6 the Harmony path vs the raw path ($runs interleaved runs each)"
 tiny=$("$root/scripts/provision/models.sh" tiny-gpt-oss)
 harmony_port=$(free_port)
-"$binary" -m "$tiny" --host 127.0.0.1 --port "$harmony_port" -c 4096 -np 1 >"$scratch/tiny.log" 2>&1 &
-hand_pid=$!
-until [[ "$(curl -4 -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$harmony_port/health")" == 200 ]]; do sleep 0.01; done
-conversation="$root/tests/fixtures/harmony/one_tool.json"
-"$root/.venv/bin/gpt-oss-py" harmony render "$conversation" >"$scratch/rendered.txt"
-json_escape_to rendered "$(<"$scratch/rendered.txt")"
-printf '{"prompt":"%s","n_predict":32,"temperature":0,"cache_prompt":false}' "$rendered" >"$scratch/harmony.json"
-curl -4 -s -H 'Content-Type: application/json' --data-binary "@$scratch/harmony.json" \
-  "http://127.0.0.1:$harmony_port/completion" >"$scratch/harmony-reply.json"
-# The whole Harmony path of local-infer.sh (render, exact context check, request, parse)
-# against its raw path, same server and prompt. The tiny model's reply is random, so a
-# non-zero exit (an incomplete Harmony reply) still counts as a finished call.
+harmony_state="$scratch/harmony-state"
+XDG_STATE_HOME=$harmony_state GPT_OSS_GGUF_MODEL_PATH=$tiny GPT_OSS_KEEPALIVE_SECS=0 \
+  "$root/scripts/gpt-oss-fast.sh" --port "$harmony_port" >/dev/null 2>&1
 harmony_url="http://127.0.0.1:$harmony_port"
-infer_harmony() { "$root/scripts/local-infer.sh" --url "$harmony_url" --max-tokens 32 "Say hi" || true; }
-infer_raw() { "$root/scripts/local-infer.sh" --raw --url "$harmony_url" --max-tokens 32 "Say hi" || true; }
-for ((i = 0; i < 10; i++)); do
-  time_ms a infer_harmony
-  time_ms b infer_raw
-  echo "$a" >>"$scratch/infer-harmony"
-  echo "$b" >>"$scratch/infer-raw"
+# cpu_timed NAME CMD... → appends wall ms to NAME and user+sys ms to NAME-cpu. The tiny
+# model's reply is random, so a non-zero exit (an incomplete Harmony reply) still counts.
+cpu_timed() {
+  local name=$1 line TIMEFORMAT='%R %U %S'
+  shift
+  line=$({ time "$@" >/dev/null 2>&1; } 2>&1 || true)
+  read -r wall user sys <<<"$line"
+  awk -v w="$wall" 'BEGIN { printf "%.1f\n", w * 1000 }' >>"$scratch/$name"
+  awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.1f\n", (u + s) * 1000 }' >>"$scratch/$name-cpu"
+}
+infer() { "$root/scripts/local-infer.sh" --url "$harmony_url" -n 32 "$@" Hello || true; }
+for ((i = 0; i < runs; i++)); do
+  cpu_timed infer-harmony infer
+  cpu_timed infer-raw infer --raw
+  cpu_timed infer-tools infer --tools --workspace "$root/docs"
 done
-for ((i = 0; i < 10; i++)); do
-  time_ms a "$root/.venv/bin/gpt-oss-py" harmony render "$conversation"
-  time_ms b "$root/.venv/bin/gpt-oss-py" harmony parse "$scratch/harmony-reply.json"
-  time_ms c curl -4 -s -o /dev/null -H 'Content-Type: application/json' --data-binary "@$scratch/harmony.json" \
-    "http://127.0.0.1:$harmony_port/completion"
-  echo "$a" >>"$scratch/render"
-  echo "$b" >>"$scratch/parse"
-  echo "$c" >>"$scratch/harmony-request"
-done
-stop_pid "$hand_pid" 5
-hand_pid=""
+"$root/.venv/bin/gpt-oss-py" bench harmony-split --url "$harmony_url" --runs 10 >"$scratch/split.json"
+"$root/.venv/bin/gpt-oss-py" bench harmony-split --url "$harmony_url" --runs 10 --tools >"$scratch/split-tools.json"
+XDG_STATE_HOME=$harmony_state "$root/scripts/gpt-oss-fast.sh" stop >/dev/null 2>&1
 
 # --- the report ---
 q_curl=$(stat_of "$scratch/curl-query" p50) q_ours=$(stat_of "$scratch/query" p50)
@@ -239,11 +230,20 @@ l_curl=$(stat_of "$scratch/curl-loop" p50)
 q_ratio=$(ratio "$q_ours" "$q_curl") r_ratio=$(ratio "$r_ours" "$r_curl")
 b_ratio=$(ratio "$bench_p50" "$l_curl")
 b_dev=$(awk -v r="$b_ratio" 'BEGIN { d = (r - 1) * 100; if (d < 0) d = -d; printf "%.1f", d }')
-render_ms=$(stat_of "$scratch/render" p50) parse_ms=$(stat_of "$scratch/parse" p50)
-request_ms=$(stat_of "$scratch/harmony-request" p50)
-share=$(awk -v a="$render_ms" -v b="$parse_ms" -v c="$request_ms" 'BEGIN { printf "%.0f", 100 * (a + b) / (a + b + c) }')
 infer_harmony_ms=$(stat_of "$scratch/infer-harmony" p50) infer_raw_ms=$(stat_of "$scratch/infer-raw" p50)
+infer_tools_ms=$(stat_of "$scratch/infer-tools" p50)
 harmony_added=$(awk -v a="$infer_harmony_ms" -v b="$infer_raw_ms" 'BEGIN { printf "%.1f", a - b }')
+tools_added=$(awk -v a="$infer_tools_ms" -v b="$infer_raw_ms" 'BEGIN { printf "%.1f", a - b }')
+cpu_harmony=$(stat_of "$scratch/infer-harmony-cpu" p50) cpu_raw=$(stat_of "$scratch/infer-raw-cpu" p50)
+cpu_tools=$(stat_of "$scratch/infer-tools-cpu" p50)
+cpu_added=$(awk -v a="$cpu_harmony" -v b="$cpu_raw" 'BEGIN { printf "%.1f", a - b }')
+split=$(<"$scratch/split.json") split_tools=$(<"$scratch/split-tools.json")
+split_line() { # split_line JSON → the split as one Markdown sentence
+  python3 -c 'import json, sys; d = json.loads(sys.argv[1]); print(
+    f"start-up {d[\"startup_ms\"]} ms, imports {d[\"imports_ms\"]} ms, render {d[\"render_ms\"]} ms, "
+    f"GET /props {d[\"props_ms\"]} ms, POST /tokenize {d[\"tokenize_ms\"]} ms ({d[\"prompt_tokens\"]} tokens), "
+    f"POST /completion {d[\"completion_ms\"]} ms, parse {d[\"parse_ms\"]} ms")' "$1"
+}
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || uname -m)
 version=$("$binary" --version 2>&1 | grep -m1 version || echo unknown)
@@ -277,11 +277,19 @@ model_name=${GPT_OSS_GGUF_MODEL_PATH##*/}
     echo "fast = \`$(printf '%s ' "${fast_argv[@]:1}" | sed 's/ $//')\`; defaults = \`-m MODEL --host 127.0.0.1 --port N\`."
   fi
   echo
-  echo "## 6. Harmony core time share (tiny gpt-oss model, one-tool conversation, 32 tokens)"
+  echo "## 6. The Harmony path's cost over the raw path (tiny gpt-oss model, the suite's default server)"
   echo
-  echo "render $render_ms ms + parse $parse_ms ms (each a whole \`gpt-oss-py\` process) against a $request_ms ms request: $share % of the Harmony path."
+  echo "\`local-infer.sh -n 32 Hello\` (Harmony, no tools) against the same with \`--raw\`, whole processes, p50 of $runs interleaved runs:"
   echo
-  echo "\`local-infer.sh\` end to end (p50 of 10): Harmony path $infer_harmony_ms ms, raw path $infer_raw_ms ms: the Harmony path adds $harmony_added ms (Python start-up, /props, /tokenize, render, parse in one process)."
+  echo "| path | wall ms p50 | added over --raw | CPU ms p50 (user+sys) | target | result |"
+  echo "|---|---|---|---|---|---|"
+  echo "| --raw | $infer_raw_ms | | $cpu_raw | | |"
+  echo "| Harmony | $infer_harmony_ms | $harmony_added | $cpu_harmony | added <= 70 ms | $(verdict "$harmony_added" '<=' 70) |"
+  echo "| Harmony --tools | $infer_tools_ms | $tools_added | $cpu_tools | (reported) | |"
+  echo
+  echo "Added CPU time of the Harmony path: $cpu_added ms per call (before the fast path: ~200 ms; target: at most half, <= 100 ms): $(verdict "$cpu_added" '<=' 100)."
+  echo
+  echo "Where it goes (\`gpt-oss-py bench harmony-split\`, medians): $(split_line "$split"). With the tools: $(split_line "$split_tools")."
 } >"$out_dir/report.md"
 
 python3 - "$out_dir/report.json" <<EOF
@@ -292,8 +300,10 @@ report = {
     "query": {"suite_p50_ms": $q_ours, "curl_p50_ms": $q_curl, "ratio": $q_ratio, "target": 1.10},
     "local_infer_raw": {"suite_p50_ms": $r_ours, "curl_p50_ms": $r_curl, "ratio": $r_ratio, "target": 1.30},
     "bench_fidelity": {"bench_p50_ms": $bench_p50, "curl_loop_p50_ms": $l_curl, "deviation_pct": $b_dev, "target_pct": 5},
-    "harmony": {"render_ms": $render_ms, "parse_ms": $parse_ms, "request_ms": $request_ms, "share_pct": $share,
-                "local_infer_harmony_p50_ms": $infer_harmony_ms, "local_infer_raw_p50_ms": $infer_raw_ms, "added_ms": $harmony_added},
+    "harmony": {"local_infer_harmony_p50_ms": $infer_harmony_ms, "local_infer_raw_p50_ms": $infer_raw_ms,
+                "local_infer_tools_p50_ms": $infer_tools_ms, "added_ms": $harmony_added, "target_added_ms": 70,
+                "tools_added_ms": $tools_added, "cpu_ms": {"harmony": $cpu_harmony, "raw": $cpu_raw, "tools": $cpu_tools},
+                "cpu_added_ms": $cpu_added, "split": $split, "split_tools": $split_tools},
 }
 if $own_server:
     report["startup"] = {"suite_p50_ms": ${s_suite:-0}, "hand_p50_ms": ${s_hand:-0}, "ratio": ${s_ratio:-0}, "target": 1.15}
@@ -307,6 +317,8 @@ export BENCH_ROOT=$root BENCH_URL=$url BENCH_BINARY=$binary BENCH_RUNS=$runs
 export BENCH_MODEL=$GPT_OSS_GGUF_MODEL_PATH BENCH_OWN_SERVER=$own_server
 export BENCH_SECTIONS_DIR="$scratch/sections"
 mkdir -p "$BENCH_SECTIONS_DIR"
+# Sections 3 and 5 stopped the suite's server: sections get it running again.
+((own_server)) && "$root/scripts/gpt-oss-fast.sh" >/dev/null 2>&1
 for section in "$root"/scripts/make/bench-sections/*.sh; do
   [[ -e "$section" ]] || continue
   name=${section##*/}

@@ -63,6 +63,19 @@ if [[ -x "$cached_binary" ]]; then
   printf '%s\n' "$cached_binary"; exit 0
 fi
 
+# One build at a time per cache entry: a second `make setup` (or a test that asks for
+# the server while a build runs) waits for the first instead of wiping its work.
+# shellcheck source=scripts/lib/flock.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/flock.sh"
+mkdir -p "$cache_root"
+if ! flock_acquire build_lock "$build_root.lock" 0; then
+  say "another build of $cache_key is running; waiting for it"
+  flock_acquire build_lock "$build_root.lock"
+fi
+if [[ -x "$cached_binary" ]]; then
+  printf '%s\n' "$cached_binary"; exit 0
+fi
+
 for tool in cmake c++ make python3; do
   command -v "$tool" >/dev/null || die "building llama-server needs '$tool' (apt-get install cmake g++ make python3)"
 done

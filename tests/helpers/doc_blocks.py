@@ -23,9 +23,12 @@ Commands:
                                        from the repository root (see RUNNER below)
   doc_blocks.py check-options NAME HELP_FILE REFERENCE
                                        compare the options NAME --help lists (HELP_FILE holds
-                                       its output) with the first column of the option table
-                                       under REFERENCE's "## NAME" heading; both ways. Prints
-                                       every difference; exit 1 when there is one
+                                       its output; read by py/gpt_oss_suite/option_spec.py)
+                                       with the option table under REFERENCE's "## NAME"
+                                       heading: the flags both ways, each row's environment
+                                       variable, default, value set and meaning (see
+                                       _compare_row). Prints every difference; exit 1 when
+                                       there is one
   doc_blocks.py check-links PAGE...     every relative Markdown link of PAGE (`](file.md)`,
                                        `](file.md#anchor)`, `](#anchor)`) names an existing file
                                        and, with an anchor, a heading there (GitHub's slugs).
@@ -227,60 +230,94 @@ def cmd_extract(page: str, outdir: str) -> None:
     (out / "run.sh").write_text(runner, encoding="utf-8")
 
 
-# In --help, an option line is indented a little (continuation lines are indented more)
-# and starts with the flags, comma-separated, then an optional metavariable.
-HELP_OPTION = re.compile(
-    r"^ {1,8}(?P<spec>-{1,2}[A-Za-z][\w-]*(?:, -{1,2}[A-Za-z][\w-]*)*(?: [A-Z][A-Z_]*)?)(?:\s|$)"
-)
-FLAG = re.compile(r"(?<![\w-])(-{1,2}[A-Za-z][\w-]*)")
+# The options --help lists are read by the suite's one option-spec parser (the same one
+# that generates shell completion), from py/ next to this file: stdlib only.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "py"))
+from gpt_oss_suite.option_spec import Option, parse_help  # noqa: E402
+
+STOPWORDS = {"the", "this", "that", "with", "from", "when", "what", "which", "than", "then"}
 
 
-def help_options(text: str) -> list[str]:
-    """The option specs (`-n, --max-tokens N`) of the Options section(s) of a --help."""
-    specs: list[str] = []
-    in_options = False
-    for line in text.splitlines():
-        if re.match(r"^Options\b", line):
-            in_options = True
-            continue
-        if in_options and not line.strip():
-            in_options = False
-        if in_options and (m := HELP_OPTION.match(line)):
-            specs.append(m["spec"])
-    return specs
-
-
-def reference_options(reference: str, name: str) -> list[str]:
-    """First-column cells of the `| option |` table under `## NAME` in the reference."""
-    specs: list[str] = []
+def reference_rows(reference: str, name: str) -> list[dict[str, str]]:
+    """The rows of the `| option | ...` table under `## NAME`, as {column: cell}."""
+    rows: list[dict[str, str]] = []
     section = False
-    table = False
+    header: list[str] | None = None
     for line in reference.splitlines():
         if line.startswith("## "):
             section = line[3:].strip().strip("`") == name
-            table = False
+            header = None
             continue
         if not section:
             continue
         if not line.startswith("|"):
-            table = False
+            header = None
             continue
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if cells[0] == "option":
-            table = True
+            header = cells
             continue
-        if table and not set(cells[0]) <= set("-: "):
-            specs.append(cells[0].strip("`"))
-    return specs
+        if header and not set(cells[0]) <= set("-: "):
+            rows.append(dict(zip(header, cells)))
+    return rows
+
+
+def _plain(cell: str) -> str:
+    """A Markdown cell as text: links as their words, no backticks."""
+    return re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", cell).replace("`", "")
+
+
+def _literals(text: str) -> list[str]:
+    """The tokens of a default a reader would copy: numbers, paths, URLs, $VARS, words
+    with a digit or a dot; `$GPT_OSS_URL` counts as GPT_OSS_URL."""
+    tokens = re.findall(r"[^\s,;()]+", text)
+    return [
+        tok.lstrip("$").rstrip(".")
+        for tok in tokens
+        if re.search(r"[0-9/~$]|^[A-Z][A-Z0-9_]{2,}$|^[a-z]+[.-][a-z]", tok) or len(tokens) == 1
+    ]
+
+
+def _words(text: str) -> set[str]:
+    return {w[:5] for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in STOPWORDS}
+
+
+def _compare_row(name: str, reference: str, option: Option, row: dict[str, str]) -> list[str]:
+    """What a reference row says differently from --help: environment variable, default
+    (every literal of the help's default appears in the row's default cell, unless that
+    cell points elsewhere with "see ..."), value set (each value named in the row), and
+    the description (at least one content word in common: a swapped or stale row)."""
+    problems = []
+    where = f"'{option.spec}' in {reference} ({name})"
+    ref_env = _plain(row.get("environment", "")).strip()
+    if "environment" in row and (option.env or "") != ref_env:
+        problems.append(f"{where}: environment '{ref_env}', --help says '{option.env or ''}'")
+    ref_default = _plain(row.get("default", ""))
+    if option.default and "default" in row and not ref_default.startswith("see "):
+        missing = [tok for tok in _literals(option.default) if tok not in ref_default]
+        if missing or not ref_default.strip():
+            problems.append(f"{where}: default '{ref_default}', --help says '{option.default}'")
+    text = _plain(" ".join(row.values()))
+    for value in option.choices:
+        if not re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", text):
+            problems.append(f"{where}: does not name the value '{value}' --help lists")
+    described = re.sub(r"\(default[^)]*\)", "", option.description)
+    if _words(described) and not _words(described) & _words(row.get("meaning", text)):
+        problems.append(f"{where}: its meaning shares no word with --help's '{option.description}'")
+    return problems
 
 
 def flags(specs: list[str]) -> set[str]:
-    return {flag for spec in specs for flag in FLAG.findall(spec)}
+    return {
+        flag for spec in specs for flag in re.findall(r"(?<![\w-])(-{1,2}[A-Za-z][\w-]*)", spec)
+    }
 
 
 def cmd_check_options(name: str, help_file: str, reference: str) -> int:
-    in_help = help_options(Path(help_file).read_text(encoding="utf-8"))
-    in_ref = reference_options(Path(reference).read_text(encoding="utf-8"), name)
+    spec = parse_help(Path(help_file).read_text(encoding="utf-8"), name)
+    rows = reference_rows(Path(reference).read_text(encoding="utf-8"), name)
+    in_help = [option.spec for option in spec.options]
+    in_ref = [row["option"].strip("`") for row in rows]
     problems = []
     if not in_help:
         problems.append(f"{name} --help lists no options (no 'Options' section?)")
@@ -290,12 +327,16 @@ def cmd_check_options(name: str, help_file: str, reference: str) -> int:
         problems.append(f"{flag}: in {name} --help, missing from {reference}")
     for flag in sorted(flags(in_ref) - flags(in_help)):
         problems.append(f"{flag}: in {reference} ({name}), not in {name} --help")
-    for spec in in_help:
-        if spec not in in_ref and flags([spec]) <= flags(in_ref):
-            problems.append(f"'{spec}' as --help writes it is not a row of {reference}")
-    for spec in in_ref:
-        if spec not in in_help and flags([spec]) <= flags(in_help):
-            problems.append(f"'{spec}' in {reference} is not written so in {name} --help")
+    for option in spec.options:
+        if option.spec not in in_ref and flags([option.spec]) <= flags(in_ref):
+            problems.append(f"'{option.spec}' as --help writes it is not a row of {reference}")
+    for spec_text in in_ref:
+        if spec_text not in in_help and flags([spec_text]) <= flags(in_help):
+            problems.append(f"'{spec_text}' in {reference} is not written so in {name} --help")
+    for option in spec.options:
+        for row in rows:
+            if row["option"].strip("`") == option.spec:
+                problems += _compare_row(name, reference, option, row)
     for problem in problems:
         print(problem)
     return 1 if problems else 0

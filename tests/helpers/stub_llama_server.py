@@ -143,7 +143,7 @@ def _common_opts() -> list[Opt]:
         Opt(("-np", "--parallel"), "N", "number of server slots (default: -1, -1 = auto)", "np"),
         Opt(("-cb", "--cont-batching"), None, "enable continuous batching (default: enabled)"),
         Opt(("-nocb", "--no-cont-batching"), None, "disable continuous batching"),
-        Opt(("-kvu", "--kv-unified"), None, "use single unified KV buffer (default: false)"),
+        Opt(("-kvu", "--kv-unified"), None, "use single unified KV buffer (default: false)", "kvu"),
         Opt(("-ngl", "--gpu-layers", "--n-gpu-layers"), "N", "max. number of layers in VRAM"),
         Opt(("-dev", "--device"), "<dev1,dev2,..>", "comma-separated list of devices"),
         Opt(("-ot", "--override-tensor"), "<pattern>=<type>,...", "override tensor buffer type"),
@@ -218,6 +218,12 @@ def dialect_opts(dialect: str, rpc: bool) -> list[Opt]:
             Opt(("--jinja",), None, "use jinja template for chat (default: enabled)", "jinja"),
             Opt(("--no-jinja",), None, "disable jinja template for chat", "nojinja"),
             Opt(("--rpc",), "SERVERS", "comma-separated list of RPC servers (host:port)", "rpc"),
+            Opt(
+                ("--kv-unified-per-slot",),
+                "N",
+                "context limit per parallel slot (default: unset, behavior unchanged).",
+                "per_slot",
+            ),
         ]
     elif dialect == "old":
         # Aug 2025: bare -fa switch, --no-mmap/--mlock, --jinja opt-in, --rpc only with RPC.
@@ -271,7 +277,7 @@ def parse_argv(argv: list[str], dialect: str, rpc: bool, reject_unknown: bool) -
             if opt.key == "version":
                 got["version"] = True
                 return got  # the real server prints the version and exits right there
-            if opt.key in ("help", "jinja"):
+            if opt.key in ("help", "jinja", "kvu"):
                 got[opt.key] = True
             elif opt.key == "nojinja":
                 got["jinja"] = False
@@ -281,7 +287,7 @@ def parse_argv(argv: list[str], dialect: str, rpc: bool, reject_unknown: bool) -
             raise _handling_error(arg, opt, "expected value for argument")
         value = argv[i + 1]
         i += 2
-        if opt.key in ("ctx", "np", "port", "int"):
+        if opt.key in ("ctx", "np", "port", "int", "per_slot"):
             if not re.fullmatch(r"[+-]?\d+", value):
                 raise _handling_error(arg, opt, "stoi")
             got[opt.key] = int(value)
@@ -333,8 +339,16 @@ class Settings:
             # Like llama_context: the total is padded to 256, then split over the slots
             # and padded again (-c 384 -np 4 → 256 per slot). Without -np the server picks
             # 4 slots sharing one unified cache, so each slot may use the whole context.
+            # With -kvu a 2026 server gives every slot the whole pool (capped by
+            # --kv-unified-per-slot); an Aug-2025 one still divides it (STUB_HELP=old).
             total = _pad256(ctx)
-            self.n_ctx = _pad256(total // n_parallel) if n_parallel and n_parallel > 0 else total
+            shared = parsed.get("kvu") and os.environ.get("STUB_HELP", "new") != "old"
+            if shared or not (n_parallel and n_parallel > 0):
+                self.n_ctx = total
+            else:
+                self.n_ctx = _pad256(total // n_parallel)
+            if shared and parsed.get("per_slot"):
+                self.n_ctx = min(self.n_ctx, parsed["per_slot"])
         else:
             self.n_ctx = 256
         self.model_path = (
@@ -349,6 +363,7 @@ class Settings:
         self.loading_secs = float(env.get("STUB_LOADING_SECS") or 0)
         self.delay = float(env.get("STUB_DELAY_MS") or 0) / 1000
         self.die_on_request = env.get("STUB_DIE_ON_REQUEST") == "1"
+        self.pool_full = env.get("STUB_POOL_FULL") == "1"
         self.truncate = env.get("STUB_TRUNCATE") == "1"
         self.replies = [env.get("STUB_REPLY", "2")]
         if env.get("STUB_REPLIES_FILE"):
@@ -414,6 +429,15 @@ class Recorder:
 
 
 # --------------------------------------------------------------------------- replies
+
+
+def _slot_of(request: dict) -> int:
+    """The slot that served a request: the one it asked for (`id_slot`), else STUB_ID_SLOT
+    (default 0), the way the real server reports the slot it picked."""
+    wanted = request.get("id_slot")
+    if isinstance(wanted, int) and wanted >= 0:
+        return wanted
+    return _env_int("STUB_ID_SLOT", 0) or 0
 
 
 def error_body(code: int, message: str, kind: str, **extra) -> dict:
@@ -733,6 +757,9 @@ class Handler(BaseHTTPRequestHandler):
         if s.die_on_request:
             sys.stderr.write("stub: STUB_DIE_ON_REQUEST, exiting abruptly\n")
             os._exit(1)  # no reply, no cleanup: the client sees the connection drop
+        if s.pool_full:  # a 2026 server with -kvu whose shared pool ran out
+            self._send_json(500, error_body(500, "Context size has been exceeded.", "server_error"))
+            return
         prompt = request.get("prompt", "")
         if kind == "chat":
             prompt = render_chat(request, s.jinja)
@@ -801,7 +828,7 @@ class Handler(BaseHTTPRequestHandler):
                 "index": 0,
                 "content": "" if streamed else done.text,
                 "tokens": [],
-                "id_slot": 0,
+                "id_slot": _slot_of(request),
                 "stop": True,
                 "model": s.model_name,
                 "tokens_predicted": n_pred,

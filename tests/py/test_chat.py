@@ -18,7 +18,7 @@ from typing import Callable
 import pytest
 from click.testing import CliRunner
 from gpt_oss_suite import harmony
-from gpt_oss_suite.chat import ChatOptions, Sink, ipv4_url, run_chat
+from gpt_oss_suite.chat import ChatOptions, ChatResult, Sink, ipv4_url, run_chat
 from gpt_oss_suite.cli_chat import chat
 from gpt_oss_suite.errors import (
     EXIT_TOOL_TURNS,
@@ -230,9 +230,11 @@ def test_cli_prints_answer_and_json(stub: Callable[..., Stub]) -> None:
         "tokens",
         "timings",
         "requests",
+        "per_request",
         "tool_calls",
     }
     assert data["text"] == "Yes." and data["tokens"]["predicted"] > 0
+    assert [set(row) for row in data["per_request"]] == [{"prompt", "predicted", "cached", "slot"}]
 
 
 def test_cli_errors_are_one_line_with_the_prog_name() -> None:
@@ -287,3 +289,15 @@ def test_real_openai_backend_on_smollm2(
     assert (result.mode, result.fallback) == ("chat", None)
     assert result.text.strip() != ""
     assert result.tokens["predicted"] <= 8
+
+
+def test_cached_tokens_come_from_cache_n_or_evaluated_minus_processed() -> None:
+    result = ChatResult(backend="gpt-oss", mode="harmony")
+    # Nov-2026: timings.cache_n; Aug-2025: no cache_n, so tokens_evaluated - prompt_n.
+    result.count(
+        {"tokens_evaluated": 871, "id_slot": 2, "timings": {"prompt_n": 1, "cache_n": 870}}
+    )
+    result.count({"tokens_evaluated": 871, "id_slot": 2, "timings": {"prompt_n": 117}})
+    assert [r["cached"] for r in result.per_request] == [870, 754]
+    assert [r["slot"] for r in result.per_request] == [2, 2]
+    assert result.tokens["cached"] == 870 + 754

@@ -1,0 +1,186 @@
+"""The Harmony / chat path of local-infer.sh, reached without click.
+
+local-infer.sh validates its options, then runs this module with the venv's Python in
+isolated mode (`-E -S`: no site-packages, no PYTHON* variables) and the prompt on stdin.
+The process pays for the standard library's socket and json only: on these machines
+`python -c pass` is ~16 ms, click's import another ~24 ms, `requests` ~100 ms, and each
+is a cost on every Harmony call (make bench, "Harmony path split"). `gpt-oss-py chat`
+(cli_chat.py) is the same thing behind click, for people and tests.
+
+The arguments are the long options local-infer.sh builds: `--name value` pairs and bare
+switches, already checked there; anything unexpected is an internal error (exit 1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from .errors import EXIT_USAGE, InputError, SuiteError
+
+# option → (ChatOptions field, type); bare switches map to True.
+VALUED = {
+    "--backend": ("backend", str),
+    "--url": ("url", str),
+    "--model": ("model", str),
+    "--max-tokens": ("max_tokens", int),
+    "--temperature": ("temperature", float),
+    "--top-p": ("top_p", float),
+    "--seed": ("seed", int),
+    "--system": ("system", str),
+    "--reasoning": ("reasoning", str),
+    "--workspace": ("workspace", str),
+    "--max-tool-turns": ("max_tool_turns", int),
+    "--timeout": ("timeout", float),
+    "--date": ("date", str),
+    "--prog": ("prog", str),
+}
+SWITCHES = {
+    "--tools": "tools",
+    "--stream": "stream",
+    "--show-reasoning": "show_reasoning",
+    "--json": "as_json",
+    "--no-fallback": "no_fallback",
+}
+
+
+def parse_args(argv: list[str]) -> dict:
+    """local-infer.sh's options → keyword arguments of `run` (ValueError when unknown)."""
+    values: dict = {}
+    i = 0
+    while i < len(argv):
+        name = argv[i]
+        if name in SWITCHES:
+            values[SWITCHES[name]] = True
+            i += 1
+        elif name in VALUED and i + 1 < len(argv):
+            field, kind = VALUED[name]
+            values[field] = kind(argv[i + 1])
+            i += 2
+        else:
+            raise ValueError(f"unexpected argument {name!r}")
+    return values
+
+
+def color_ok(stream=None) -> bool:  # noqa: ANN001 - any file object
+    """Colour only on a terminal, never with NO_COLOR or TERM=dumb."""
+    stream = stream or sys.stderr
+    return (
+        not os.environ.get("NO_COLOR")
+        and os.environ.get("TERM") != "dumb"
+        and hasattr(stream, "isatty")
+        and stream.isatty()
+    )
+
+
+class CliSink:
+    """The answer to stdout as it comes; reasoning to stderr, dimmed on a colour terminal."""
+
+    def __init__(self, prog: str, show_reasoning: bool, quiet: bool) -> None:
+        self.prog = prog
+        self.show_reasoning = show_reasoning
+        self.quiet = quiet
+        self.dim = color_ok(sys.stderr)
+        self.last_answer = ""
+        self.last_reasoning = ""
+
+    def answer(self, text: str) -> None:
+        if self.quiet or not text:
+            return
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        self.last_answer = text
+
+    def reasoning(self, text: str) -> None:
+        if not self.show_reasoning or not text:
+            return
+        sys.stderr.write(f"\033[2m{text}\033[0m" if self.dim else text)
+        sys.stderr.flush()
+        self.last_reasoning = text
+
+    def reasoning_end(self) -> None:
+        if self.last_reasoning and not self.last_reasoning.endswith("\n"):
+            sys.stderr.write("\n")
+        self.last_reasoning = ""
+
+    def notice(self, message: str) -> None:
+        sys.stderr.write(f"{self.prog}: {message}\n")
+        sys.stderr.flush()
+
+    def end_answer(self) -> None:
+        if self.last_answer and not self.last_answer.endswith("\n"):
+            sys.stdout.write("\n")
+        sys.stdout.flush()
+
+
+def read_prompt(prompt: str | None) -> str:
+    """PROMPT, or stdin for None / `-`; stdin must be UTF-8."""
+    if prompt is not None and prompt != "-":
+        return prompt
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("the prompt is not UTF-8 text") from None
+
+
+def default_url() -> str:
+    host = os.environ.get("GPT_OSS_HOST", "127.0.0.1")
+    port = os.environ.get("GPT_OSS_PORT", "8000")
+    return (os.environ.get("GPT_OSS_URL") or f"http://{host}:{port}").rstrip("/")
+
+
+def run(
+    prompt: str | None,
+    prog: str = "gpt-oss-py",
+    as_json: bool = False,
+    no_fallback: bool = False,
+    **opts,
+) -> int:
+    """Answer the prompt as local-infer.sh documents; returns the exit status."""
+    from .chat import ChatOptions, run_chat
+
+    sink = CliSink(prog, opts.get("show_reasoning", False), as_json)
+    opts["url"] = opts.get("url") or default_url()
+    try:
+        text = read_prompt(prompt)
+        if not text:
+            raise InputError("the prompt is empty")
+        options = ChatOptions(
+            fallback=not no_fallback,
+            context_check=os.environ.get("GPT_OSS_CONTEXT_CHECK", "1") != "0",
+            **opts,
+        )
+        try:
+            result = run_chat(options, text, sink)
+        except ValueError as err:  # e.g. the workspace vanished
+            raise InputError(str(err)) from None
+    except SuiteError as err:
+        partial = getattr(err, "result", None)
+        if partial is not None:
+            if as_json:
+                print(json.dumps(partial.to_json(), ensure_ascii=False))
+            else:
+                sink.end_answer()
+        sink.notice(err.format_message())
+        return err.exit_code
+    if as_json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        sink.end_answer()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        options = parse_args(args)
+    except ValueError as err:
+        sys.stderr.write(f"gpt-oss-py: {err} (chat_main takes local-infer.sh's options)\n")
+        return EXIT_USAGE
+    return run(None, **options)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

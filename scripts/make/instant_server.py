@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""A llama-server look-alike that answers at once, for make bench's size sweep.
+
+Usage: instant_server.py --port P --reply-bytes N [--host 127.0.0.1]
+
+It shows only the client's own cost: a POST to /completion (or /v1/completions) is read
+whole and answered with a reply prepared at start-up, so the server does the same small
+work for the suite's client and for bare curl. The reply is `{"content": TEXT,
+"truncated": false, ...}` with TEXT N bytes long (a line of text with a quote, a
+backslash, a newline and UTF-8, repeated; written as llama-server writes it, UTF-8
+unescaped); with `"stream": true` in the request, the same
+text as llama-server's SSE events of ~64 bytes each and a final event with timings.
+GET /health answers {"status":"ok"}. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LINE = 'The "quick" brown fox\\jumps over the lazy dog: caf\u00e9 \u65e5\u672c.\n'
+TIMINGS = {"prompt_n": 1, "prompt_ms": 0.5, "predicted_n": 1, "predicted_ms": 10.0}
+
+
+def reply_text(size: int) -> str:
+    """TEXT of exactly `size` UTF-8 bytes (a multibyte character is never cut)."""
+    line_bytes = len(LINE.encode())
+    text = LINE * (size // line_bytes) + "x" * (size % line_bytes)
+    assert len(text.encode()) == size
+    return text
+
+
+def plain_reply(text: str) -> bytes:
+    return json.dumps(
+        {"content": text, "stop_type": "limit", "truncated": False, "timings": TIMINGS},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
+
+
+def stream_reply(text: str) -> bytes:
+    events = []
+    for i in range(0, len(text), 64):
+        piece = json.dumps({"content": text[i : i + 64], "stop": False}, ensure_ascii=False)
+        events.append(f"data: {piece}\n\n")
+    final = {"content": "", "stop": True, "stop_type": "limit", "truncated": False}
+    final["timings"] = TIMINGS
+    events.append(f"data: {json.dumps(final, separators=(',', ':'))}\n\n")
+    return "".join(events).encode()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # answers Expect: 100-continue as llama-server does
+    server_version = "llama.cpp"
+    sys_version = ""
+
+    def log_message(self, format: str, *args) -> None:
+        pass
+
+    def _send(self, body: bytes, content_type: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        self._send(b'{"status":"ok"}', "application/json")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        if b'"stream":true' in body:
+            self._send(self.server.stream, "text/event-stream")
+        else:
+            self._send(self.server.plain, "application/json")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--reply-bytes", type=int, default=8)
+    args = parser.parse_args()
+    server = ThreadingHTTPServer((args.host, args.port), Handler)
+    text = reply_text(args.reply_bytes)
+    server.plain, server.stream = plain_reply(text), stream_reply(text)
+    sys.stderr.write(f"instant_server: listening on http://{args.host}:{args.port}\n")
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
