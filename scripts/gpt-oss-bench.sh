@@ -27,6 +27,8 @@
 #       --save FILE        also write the summary JSON, plus its per-run "rows", to FILE
 #       --compare FILE     show the change against a run saved with --save
 #       --url URL          server (default: $GPT_OSS_URL, else http://127.0.0.1:8000)
+#       --timeout SECS     limit of each run: a request with no complete reply by then
+#                          ends the bench with exit 10 (default 60; 0 = no limit)
 #       --version          print the suite's version and exit
 #   -h, --help             show this help
 #
@@ -55,7 +57,8 @@
 # token, never on the command line), NO_COLOR, GPT_OSS_DEBUG=1 (trace).
 # Exit codes: 0 ok, 2 usage (non-numeric N, empty prompt, K above the slot count...),
 # 3 server unreachable, 4 model still loading, 5 prompt longer than the per-slot
-# context, 6 server error or dropped connection.
+# context, 6 server error or dropped connection, 10 a run got no complete reply within
+# --timeout. --save's file and the Python core are checked before the first request.
 set -euo pipefail
 # Where the libraries are, without a fork unless the script is reached through a link:
 script=${BASH_SOURCE[0]}; [[ -L $script ]] && script=$(readlink -f -- "$script"); [[ $script == */* ]] || script=./$script
@@ -75,6 +78,7 @@ histogram=false
 save_file=
 compare_file=
 url=
+timeout=60
 positional=()
 
 while (($#)); do
@@ -98,6 +102,8 @@ while (($#)); do
     --compare=*) compare_file=${1#*=}; shift ;;
     --url) require_value "$@"; url=$2; shift 2 ;;
     --url=*) url=${1#*=}; shift ;;
+    --timeout) require_value "$@"; timeout=$2; shift 2 ;;
+    --timeout=*) timeout=${1#*=}; shift ;;
     -h | --help) print_usage "$script"; exit 0 ;;
     --version) print_version; exit 0 ;;
     --) shift; break ;;
@@ -113,11 +119,13 @@ require_uint N "$runs" 1
 require_uint --max-tokens "$max_tokens" 1
 require_uint --concurrency "$concurrency" 1
 require_uint --warmup "$warmup" 0
+require_number --timeout "$timeout"
 runs=$((10#$runs)) max_tokens=$((10#$max_tokens))
 concurrency=$((10#$concurrency)) warmup=$((10#$warmup))
 ((concurrency <= runs)) || usage_error "--concurrency ($concurrency) is more than the $runs runs"
 [[ -n $url ]] || default_url_to url
 url=${url%/}
+require_http_url "$url"
 
 # The prompt: `-` (or --prompt-file -) is stdin; from stdin or a file one trailing
 # newline goes, as in gpt-oss-query.sh. -N reads in blocks, even from a pipe.
@@ -135,6 +143,7 @@ if [[ $prompt_source == file ]]; then
   prompt=${prompt%$'\n'}
 fi
 [[ -n $prompt ]] || usage_error "the prompt is empty"
+require_utf8 "the prompt" "$prompt"
 byte_length() { local LC_ALL=C; printf -v "$1" '%d' "${#2}"; }
 prompt_bytes=0
 byte_length prompt_bytes "$prompt"
@@ -146,10 +155,14 @@ if [[ -n $compare_file ]]; then
     usage_error "--compare file '$compare_file' is not a summary saved by gpt-oss-bench.sh --save"
   unset compare_text
 fi
+# What would fail after the last run (losing every result) is checked before the first.
 if [[ -n $save_file ]]; then
+  [[ ! -d $save_file ]] || usage_error "--save '$save_file' is a directory; give a file name"
   save_dir=$(dirname -- "$save_file")
   [[ -d $save_dir && -w $save_dir ]] || usage_error "cannot write --save file '$save_file' (no such writable folder)"
+  [[ ! -e $save_file || -w $save_file ]] || usage_error "cannot write --save file '$save_file' (not writable)"
 fi
+require_gpt_oss_py # the summary at the end
 show_bar=false
 color_ok 2 && show_bar=true
 
@@ -194,7 +207,7 @@ unset body prompt
 # run_one RUN CLIENT → one request; sets `row` (tab-separated: run, client, t0, t1, t2,
 # tokens, timings JSON) or fails with TR_ERR_CODE/TR_ERR_MSG set.
 run_one() {
-  timed_completion "$url" "$body_file"
+  timed_completion "$url" "$body_file" "$timeout"
   tr_check "$url" || return 1
   row="$1"$'\t'"$2"$'\t'"$TR_T0"$'\t'"$TR_T1"$'\t'"$TR_T2"$'\t'"$TR_PREDICTED_N"$'\t'"$TR_TIMINGS"
 }

@@ -10,7 +10,7 @@
 # model resident with a tiny request every GPT_OSS_KEEPALIVE_SECS (the guide's 1 s). Running it again while
 # the same server runs reuses it. stdout: the server URL (or JSON with --json).
 #
-# Options (flag > environment > default):
+# Options (flag > environment > tuned config > default; see "Tuned config" below):
 #   -m, --model FILE      GGUF file             GPT_OSS_GGUF_MODEL_PATH
 #       --model-dir DIR   folder to auto-pick   GPT_OSS_MODEL_DIR  (~/models/gpt-oss-20b/gguf)
 #   -c, --ctx N           total context         GPT_OSS_CTX        (25600 unified, else 12288 per slot)
@@ -26,6 +26,7 @@
 #       --restart         replace our running server even if its settings match
 #       --foreground      stay attached; Ctrl-C stops the server and keepalive
 #       --no-warmup       skip the warm-up requests
+#       --no-tuned        ignore the tuned config gpt-oss-tune.sh wrote
 #       --print-cmd, --dry-run  print the llama-server command line and exit
 #       --json            print a JSON summary on stdout
 #       --check           exit 0 when our server is up and healthy (prints its URL)
@@ -49,7 +50,15 @@
 #
 # Environment only: LLAMA_SERVER (binary), GPT_OSS_EXTRA_ARGS (more llama-server
 # arguments, split on spaces), GPT_OSS_API_KEY (protects the server; never in argv),
-# GPT_OSS_RPC (host:port,... of llama.cpp RPC workers), GPT_OSS_DEBUG=1 (trace).
+# GPT_OSS_RPC (host:port,... of llama.cpp RPC workers), GPT_OSS_DEBUG=1 (trace),
+# GPT_OSS_THREADS (-t) and GPT_OSS_THREADS_BATCH (-tb) (unset: the server's own choice),
+# GPT_OSS_FLASH_ATTN (on or off; default on) and GPT_OSS_MMAP (on or off; default off),
+# each in the server's own spelling.
+#
+# Tuned config: ${XDG_CONFIG_HOME:-~/.config}/gpt-oss-suite/tuned.conf, written by
+# gpt-oss-tune.sh, holds settings measured best for one model file and one llama-server
+# binary (path, size and mtime); it applies to that pair only, below flags and the
+# environment. Each value not at its default is named on stderr with where it came from.
 # State (pids, log, argv): ${XDG_STATE_HOME:-~/.local/state}/gpt-oss/
 set -euo pipefail
 # Where the libraries are, without a fork unless the script is reached through a link:
@@ -73,8 +82,14 @@ kv_type=${GPT_OSS_KV_TYPE:-f16}
 keepalive=${GPT_OSS_KEEPALIVE_SECS:-1}
 start_timeout=${GPT_OSS_START_TIMEOUT:-300}
 rpc=${GPT_OSS_RPC:-}
+threads=${GPT_OSS_THREADS:-}             # empty: the server's own thread count
+threads_batch=${GPT_OSS_THREADS_BATCH:-}
+fa_mode=${GPT_OSS_FLASH_ATTN:-on}
+mmap_mode=${GPT_OSS_MMAP:-off} # the guide: no mmap
 t_start=0 t_ready=0
-action=start restart=0 foreground=0 warmup=1 print_cmd=0 json=0
+action=start restart=0 foreground=0 warmup=1 print_cmd=0 json=0 no_tuned=0
+use_libs tuned
+knob_sources "$@" # which knobs a flag or the environment set (flag > env > tuned > default)
 
 while (($#)); do
   case "$1" in
@@ -97,6 +112,7 @@ while (($#)); do
     --restart) restart=1 ;;
     --foreground) foreground=1 ;;
     --no-warmup) warmup=0 ;;
+    --no-tuned) no_tuned=1 ;;
     --print-cmd | --dry-run) print_cmd=1 ;;
     --json) json=1 ;;
     --check-model) action=check-model; [[ -z "${2:-}" || "${2:-}" == -* ]] || { model=$2; shift; } ;;
@@ -120,6 +136,10 @@ require_uint "GPT_OSS_START_TIMEOUT (--timeout)" "$start_timeout" 1
 [[ "$kv_type" =~ ^(f32|f16|bf16|q8_0|q4_0|q4_1|iq4_nl|q5_0|q5_1)$ ]] \
   || usage_error "GPT_OSS_KV_TYPE (--kv-type) must be one of f32 f16 bf16 q8_0 q4_0 q4_1 iq4_nl q5_0 q5_1, got '$kv_type'"
 [[ "$host" =~ ^[A-Za-z0-9.:-]+$ ]] || usage_error "GPT_OSS_HOST (--host) is not a host name or address: '$host'"
+[[ -z "$threads" ]] || require_uint GPT_OSS_THREADS "$threads" 1
+[[ -z "$threads_batch" ]] || require_uint GPT_OSS_THREADS_BATCH "$threads_batch" 1
+[[ "$fa_mode" =~ ^(on|off)$ ]] || usage_error "GPT_OSS_FLASH_ATTN must be on or off, got '$fa_mode'"
+[[ "$mmap_mode" =~ ^(on|off)$ ]] || usage_error "GPT_OSS_MMAP must be on or off, got '$mmap_mode'"
 [[ -z "$rpc" || "$rpc" =~ ^[A-Za-z0-9.:-]+:[0-9]+(,[A-Za-z0-9.:-]+:[0-9]+)*$ ]] \
   || usage_error "GPT_OSS_RPC must be host:port[,host:port...], got '$rpc'"
 
@@ -233,9 +253,13 @@ build_argv() {
     esac
   done < <(dialect_for "$bin")
   choose_context "$bin" "$kvu_flag" "$per_slot_flag"
+  [[ "$mmap_mode" == off ]] || no_mmap=() # every build maps the model by default
+  [[ "$fa_mode" == on ]] || read -ra flash_attn <<<"$(flash_attn_off "${flash_attn[*]}")"
   argv=("$bin" -m "$model" --host "$host" --port "$port" -c "$run_ctx"
     -b "$batch" -ub "$ubatch" -np "$parallel" -ctk "$kv_type" -ctv "$kv_type"
     "${kv_flags[@]}" "${no_mmap[@]}" "${flash_attn[@]}" "${jinja[@]}")
+  [[ -z "$threads" ]] || argv+=(-t "$threads")
+  [[ -z "$threads_batch" ]] || argv+=(-tb "$threads_batch")
   if [[ -n "$rpc" ]]; then
     if [[ "$rpc_ok" != yes ]] || ! rpc_supported "$bin"; then
       usage_error "GPT_OSS_RPC is set but $bin was built without RPC support; the suite's build has it (make setup builds it): LLAMA_SERVER=\$($SUITE_ROOT/scripts/provision/llama-server.sh --cached)"
@@ -357,6 +381,7 @@ case "$action" in version | check-model | print-service*) use_libs preflight ser
 
 binary=$(find_server_binary)
 resolve_model
+((no_tuned)) || apply_tuned "$binary" # scripts/lib/tuned.sh: flag > env > tuned > default
 build_argv "$binary"
 if [[ "$action" == kv-estimate ]]; then
   estimate_args=(kv-estimate "$model" --ctx "$run_ctx" --parallel "$parallel" --kv-type "$kv_type")
@@ -367,7 +392,7 @@ if [[ "$action" == kv-estimate ]]; then
   exit 0
 fi
 if ((print_cmd)); then
-  say "context: -c $run_ctx: $ctx_why"
+  explain_settings 1
   ((unified && expect_slot_ctx)) && say "unified KV is checked after the start: a server that divides it per slot is restarted with -c $((parallel * PER_REQUEST_CTX)) instead"
   quoted_argv
   exit 0
@@ -408,7 +433,7 @@ if port_in_use "$client_host" "$port"; then
 fi
 
 say "model: $model ($model_quant: $model_reason)"
-say "context: -c $run_ctx: $ctx_why"
+explain_settings 0
 
 # launch_server → starts argv with its state written, waits for /health, reads /props.
 launch_server() {
@@ -430,7 +455,12 @@ launch_server() {
 launch_server
 # Both dialects list -kvu, but only some share the pool: /props tells. One that divides
 # it is restarted with the per-slot layout, and the answer is kept for this binary.
+# A model trained on a shorter context caps every slot at that (SmolLM2: 8192): that is
+# not a divided pool, so the check compares with the smaller of the two.
 if ((unified && expect_slot_ctx)) && [[ "$slot_ctx" =~ ^[0-9]+$ ]]; then
+  models=$(curl_json --max-time 5 "$url/v1/models" 2>/dev/null || true)
+  [[ "$models" =~ \"n_ctx_train\":[[:space:]]*([0-9]+) ]] && ((BASH_REMATCH[1] < expect_slot_ctx)) &&
+    expect_slot_ctx=${BASH_REMATCH[1]}
   if ((slot_ctx < expect_slot_ctx)); then
     dialect_fact "$binary" kvu_honoured no
     say "this llama-server divides -kvu per slot (/props n_ctx $slot_ctx); restarting with $PER_REQUEST_CTX per slot (remembered for this binary)"

@@ -80,6 +80,7 @@ require_number --temperature "$temperature"
 require_number --timeout "$timeout"
 [[ -n $url ]] || default_url_to url
 url=${url%/}
+require_http_url "$url"
 
 if ! $have_prompt; then
   if [[ ${1-} != - && -t 0 ]]; then
@@ -92,6 +93,7 @@ elif bulk_wanted "$prompt"; then
   BULK_PROMPT=arg
 fi
 [[ -n $prompt ]] || usage_error "the prompt is empty"
+[[ -n $BULK_PROMPT ]] || require_utf8 "the prompt" "$prompt"
 
 # JSON numbers: no leading zeros, no bare leading dot (the checks above allow both).
 max_tokens=$((10#$max_tokens))
@@ -138,7 +140,7 @@ if ((curl_status)); then
 fi
 if [[ $http != 200 ]]; then
   use_libs request_errors
-  die_on_http_error "$http" "$url"
+  die_on_http_error "$http" "$url" "retry shortly" /completion
 fi
 
 # The reply llama-server sends for response_fields, with no escape in the text but

@@ -17,6 +17,9 @@
 #       --json             one JSON object on stdout (shape below)
 #       --no-probe         skip the probe request
 #   -n, --max-tokens N     tokens the probe decodes (default 8)
+#       --timeout SECS     limit of each request (the probe, /props, /slots); a probe
+#                          that gets no complete reply in time ends with exit 10
+#                          (default 60; 0 = no limit for the probe)
 #       --version          print the suite's version and exit
 #   -h, --help             show this help
 #
@@ -40,7 +43,8 @@
 # State read: ${XDG_STATE_HOME:-~/.local/state}/gpt-oss/ (server.pid, server.argv,
 # server.url, server.rpc, keepalive.pid, last-bench.json).
 # Exit codes: 0 ok (warnings included), 2 usage, 3 server down (the reason is given),
-# 4 model still loading, 5/6 the probe failed (context too small / server error).
+# 4 model still loading, 5/6 the probe failed (context too small / server error),
+# 10 the probe got no complete reply within --timeout (all slots busy, a stalled server).
 set -euo pipefail
 # Where the libraries are, without a fork unless the script is reached through a link:
 script=${BASH_SOURCE[0]}; [[ -L $script ]] && script=$(readlink -f -- "$script"); [[ $script == */* ]] || script=./$script
@@ -52,6 +56,7 @@ url=
 want_json=false
 probe=true
 max_tokens=8
+timeout=60
 while (($#)); do
   case $1 in
     --url) require_value "$@"; url=$2; shift 2 ;;
@@ -60,6 +65,8 @@ while (($#)); do
     --no-probe) probe=false; shift ;;
     -n | --max-tokens) require_value "$@"; max_tokens=$2; shift 2 ;;
     --max-tokens=*) max_tokens=${1#*=}; shift ;;
+    --timeout) require_value "$@"; timeout=$2; shift 2 ;;
+    --timeout=*) timeout=${1#*=}; shift ;;
     -h | --help) print_usage "$script"; exit 0 ;;
     --version) print_version; exit 0 ;;
     *) usage_error "unknown argument '$1'" ;;
@@ -67,6 +74,7 @@ while (($#)); do
 done
 require_uint --max-tokens "$max_tokens" 1
 max_tokens=$((10#$max_tokens))
+require_number --timeout "$timeout"
 
 state=$(state_dir)
 our_pid=
@@ -80,6 +88,7 @@ if [[ -z $url ]]; then
   fi
 fi
 url=${url%/}
+require_http_url "$url"
 ours=false
 if [[ -n $our_pid && -s $state/server.url && $(<"$state/server.url") == "$url" ]]; then
   ours=true
@@ -242,7 +251,7 @@ if $probe; then
   trap 'rm -rf "$tmp"' EXIT
   tr_request_body body "$TR_DEFAULT_PROMPT" "$max_tokens"
   printf '%s' "$body" >"$tmp/body.json"
-  timed_completion "$url" "$tmp/body.json"
+  timed_completion "$url" "$tmp/body.json" "$timeout"
   if tr_check "$url"; then
     p_ttft_us=$((TR_T1 - TR_T0)) p_total_us=$((TR_T2 - TR_T0))
     ms_of p_ttft "$p_ttft_us"

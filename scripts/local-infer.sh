@@ -144,7 +144,7 @@ fi
 [[ -d $workspace ]] || usage_error "--workspace '$workspace' is not a directory"
 [[ -n $url ]] || default_url_to url
 url=${url%/}
-[[ $url =~ ^https?://[^/]+ ]] || usage_error "--url must look like http://HOST:PORT, got '$url'"
+require_http_url "$url"
 
 if $from_stdin || ! $have_prompt; then
   [[ -t 0 ]] && ! $from_stdin && usage_error "no prompt: give it as an argument or on stdin"
@@ -158,6 +158,7 @@ if $from_stdin || ! $have_prompt; then
   fi
 fi
 [[ -n $prompt ]] || usage_error "the prompt is empty"
+[[ -n $BULK_PROMPT ]] || require_utf8 "the prompt" "$prompt"
 
 # JSON numbers: no leading zeros, no bare leading dot (require_number allows both).
 json_number_to() { # json_number_to VAR DECIMAL
@@ -323,6 +324,7 @@ send_stream() {
   curl_args
   args+=(-N -w "\\n${marker}%{http_code} %{errormsg}\\n")
   reply='' text='' streamed=true curl_status=0 http='' stream_final='' stream_last=''
+  stream_events=false stream_complete=false
   request_open "$url$endpoint" "${args[@]}"
   while IFS= read -r -u "$REQ_FD" line || [[ -n $line ]]; do
     stream_line "$line"
@@ -334,7 +336,7 @@ send_stream() {
       local -a opts=(--text-key "$text_key")
       if $want_json; then bulk_temp text_file; opts+=(--json-text-file "$text_file"); else opts+=(--print-fd 4); fi
       { out=$(py_main json_bulk sse "${opts[@]}" <&"$REQ_FD"); } 4>&1
-      [[ -n ${out%%$'\n'*} ]] && stream_final=${out%%$'\n'*}
+      [[ -n ${out%%$'\n'*} ]] && stream_final=${out%%$'\n'*} stream_events=true stream_complete=true
       out=${out#*$'\n'}
       [[ ${out%%$'\n'*} == none ]] || stream_last=${out%%$'\n'*}
       [[ $out == *$'\n'* ]] && while IFS= read -r line; do stream_line "$line"; done <<<"${out#*$'\n'}"
@@ -353,9 +355,11 @@ send_stream() {
 stream_line() {
   local line=$1 chunk piece choice marker=$'\x1f'
   case $line in
-    'data: [DONE]' | '') ;;
+    '') ;;
+    'data: [DONE]') stream_complete=true ;; # the OpenAI stream's end
     'data: '*)
       chunk=${line#data: }
+      stream_events=true
       piece=
       if [[ $endpoint == /completion ]]; then
         json_string_field_to piece "$chunk" content || true
@@ -366,8 +370,15 @@ stream_line() {
         text+=$piece
         $want_json || printf '%s' "$piece"
       fi
-      # The last event carries the stop reason and timings.
-      [[ $chunk == *'"timings"'* || $chunk == *'"stop_type"'* ]] && stream_final=$chunk
+      # The last event carries the stop reason (and, from llama.cpp, the timings):
+      # /completion's has "stop": true; an OpenAI stream's a finish_reason, then [DONE].
+      # Other servers write JSON with a space after each colon.
+      if [[ $chunk == *'"stop":true'* || $chunk == *'"stop": true'* ||
+        $chunk == *'"finish_reason":"'* || $chunk == *'"finish_reason": "'* ]]; then
+        stream_final=$chunk stream_complete=true
+      elif [[ $chunk == *'"timings"'* ]]; then
+        stream_final=$chunk
+      fi
       ;;
     "$marker"*)
       line=${line#"$marker"}
@@ -380,22 +391,31 @@ stream_line() {
 }
 
 # --- send, waiting while the model loads (HTTP 503) up to --timeout ---
+loading=false
 while :; do
   if $stream; then send_stream; else send_plain; fi
-  if [[ $http == 503 && $curl_status == 0 ]]; then
+  # The limit running out in a retry is still the loading model's doing (exit 4).
+  if [[ $http == 503 && $curl_status == 0 ]] || { $loading && [[ $curl_status == 28 ]]; }; then
+    loading=true
     now_ms now
-    if ((timeout_ms > 0 && now + 250 < t_start + timeout_ms)); then
+    if [[ $curl_status == 0 ]] && ((timeout_ms > 0 && now + 250 < t_start + timeout_ms)); then
       sleep 0.25
       continue
     fi
-    die "$EXIT_LOADING" "the server at $url is still loading the model (HTTP 503: $(server_message)); waited ${timeout}s (--timeout)"
+    die "$EXIT_LOADING" "the server at $url is still loading the model (HTTP 503${reply:+: $(server_message)}); waited ${timeout}s (--timeout)"
   fi
   break
 done
 
 [[ $curl_status == 28 ]] && $stream && printf '\n' # end the partly streamed line
 die_on_curl_failure "$curl_status" "$url" "$timeout" "$curl_error"
-die_on_http_error "$http" "$url"
+die_on_http_error "$http" "$url" "retry shortly" "$endpoint"
+if $stream && ! $stream_complete; then
+  # What a server that crashed mid-reply, or a proxy that is not SSE-aware, looks like.
+  [[ -z $text ]] || $want_json || printf '\n'
+  $stream_events || die "$EXIT_SERVER" "incomplete reply: the 200 reply from $url$endpoint is not an event stream: ${reply:0:200}"
+  die "$EXIT_SERVER" "incomplete reply: the stream from $url$endpoint ended without its final event (did the server crash?)"
+fi
 
 read_reply_fields "$reply" ||
   die "$EXIT_SERVER" "unreadable reply from $url$endpoint: ${reply:0:200}"

@@ -41,7 +41,7 @@ complete_bash() {
     name=${script##*/}
     [[ -f "$COMP/bash/$name" ]] || fail "no bash completion for $name"
   done < <("$PY" options list)
-  run "$SUITE_ROOT/.venv/bin/shellcheck" -s bash "$COMP"/bash/*
+  run "$SUITE_ROOT/.venv/bin/shellcheck" -s bash "$COMP"/bash/*.sh # gpt-oss-py's is click's
   assert_success
 }
 

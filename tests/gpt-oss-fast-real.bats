@@ -81,11 +81,16 @@ json_field() { # json_field JSON EXPR → python evaluates EXPR on the parsed JS
   refute [ -e "$STATE/server.pid" ]
 }
 
-@test "GPT_OSS_RPC is refused for the 2026 build made without RPC" {
-  LLAMA_SERVER=$NEW_SERVER GPT_OSS_GGUF_MODEL_PATH=$SMOLLM2 GPT_OSS_RPC=127.0.0.1:50052 \
+@test "GPT_OSS_RPC on a build without RPC (the Aug-2025 one) says how to use the suite's RPC build" {
+  LLAMA_SERVER=$OLD_SERVER GPT_OSS_GGUF_MODEL_PATH=$SMOLLM2 GPT_OSS_RPC=127.0.0.1:50052 \
     run --separate-stderr "$FAST"
   assert_failure 2
-  [[ "$stderr" == *"built without RPC support"* ]]
+  assert_equal "$stderr" "gpt-oss-fast.sh: GPT_OSS_RPC is set but $OLD_SERVER was built without RPC support; the suite's build has it (make setup builds it): LLAMA_SERVER=\$($SUITE_ROOT/scripts/provision/llama-server.sh --cached) (see gpt-oss-fast.sh --help)"
+  # The 2026 build has RPC: it gets as far as checking the worker.
+  LLAMA_SERVER=$NEW_SERVER GPT_OSS_GGUF_MODEL_PATH=$SMOLLM2 GPT_OSS_RPC=127.0.0.1:$(free_port) \
+    run --separate-stderr "$FAST"
+  assert_failure 3
+  [[ "$stderr" == *"an RPC worker in GPT_OSS_RPC does not answer: 127.0.0.1:"*" (connection refused)"* ]]
 }
 
 @test "a second start reuses the real server and the API key guards it" {

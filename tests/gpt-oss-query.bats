@@ -283,7 +283,7 @@ EOF
   start_stub
   run --separate-stderr "$QUERY" --url "$STUB_URL/nowhere" "x"
   assert_failure 6
-  assert_equal "$stderr" "gpt-oss-query.sh: the server at $STUB_URL/nowhere answered HTTP 404: File Not Found"
+  assert_equal "$stderr" "gpt-oss-query.sh: the server at $STUB_URL/nowhere has no llama.cpp /completion endpoint (HTTP 404: File Not Found); for an OpenAI-compatible server use local-infer.sh --backend openai"
 }
 
 @test "a reply that is not JSON: exit 6" {

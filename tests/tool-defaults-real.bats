@@ -7,7 +7,8 @@ setup_file() {
   NEW_SERVER=$("$BATS_TEST_DIRNAME/../scripts/provision/llama-server.sh" --cached)
   OLD_SERVER=$("$BATS_TEST_DIRNAME/../scripts/provision/llama-server.sh" --aug2025)
   TINY_GPT_OSS=$("$BATS_TEST_DIRNAME/../scripts/provision/models.sh" tiny-gpt-oss)
-  export NEW_SERVER OLD_SERVER TINY_GPT_OSS
+  SMOLLM2=$("$BATS_TEST_DIRNAME/../scripts/provision/models.sh" smollm2)
+  export NEW_SERVER OLD_SERVER TINY_GPT_OSS SMOLLM2
 }
 
 setup() {
@@ -171,4 +172,23 @@ EOF
 @test "the second turn of a tool loop is served from the prompt cache, keepalive on (Aug-2025)" {
   start_default "$OLD_SERVER"
   prompt_cache_holds 0
+}
+
+@test "--kv-estimate matches the KV cache the real server reports, both dialects, both models" {
+  local model server estimate reported
+  # The 2026 server logs the KV cache's size only at trace level (-lv 4).
+  export GPT_OSS_EXTRA_ARGS="-lv 4"
+  for model in "$TINY_GPT_OSS" "$SMOLLM2"; do
+    for server in "$NEW_SERVER" "$OLD_SERVER"; do
+      GPT_OSS_PORT=$(free_port)
+      export GPT_OSS_GGUF_MODEL_PATH=$model LLAMA_SERVER=$server
+      "$FAST" --no-warmup --keepalive 0 >/dev/null 2>&1
+      estimate=$("$FAST" --kv-estimate --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["mib"])')
+      reported=$(bash -c 'source "$1/scripts/lib/common.sh"; use_libs server_measure; sm_kv_mib "$2"' _ \
+        "$SUITE_ROOT" "$XDG_STATE_HOME/gpt-oss/server.log")
+      "$FAST" stop >/dev/null 2>&1
+      python3 -c 'import sys; e, r = map(float, sys.argv[1:]); assert abs(e - r) <= max(0.02 * r, 0.15), (e, r)' \
+        "$estimate" "$reported" || fail "${model##*/} on ${server}: estimate $estimate MiB, server $reported MiB"
+    done
+  done
 }

@@ -301,11 +301,28 @@ def _tool_record(turn: int, call: dict, result: Any) -> dict:
 
 
 def _run_reply_calls(
-    budget: Any, workspace: Any, calls: list, turn: int, result: ChatResult, sink: Sink
+    budget: Any,
+    workspace: Any,
+    calls: list,
+    turn: int,
+    result: ChatResult,
+    sink: Sink,
+    deadline: Any = None,
 ) -> list:
     """Run one reply's tool calls within the budget; record them all in `result`.
-    Returns (call, outcome) for the calls that go back into the conversation."""
+    Returns (call, outcome) for the calls that go back into the conversation.
+    The tools count against --timeout (`deadline`, the run's total limit): they get at
+    most what is left of it, and when it runs out here the run ends (exit 10)."""
+    left = deadline.remaining() if deadline is not None else None
+    if left is not None:
+        budget.max_seconds = min(budget.max_seconds, budget.used + max(left, 0.0))
     outcomes = budget.run_reply(workspace, calls)
+    if deadline is not None and deadline.expired():
+        raise SuiteError(
+            f"no complete answer within {deadline.seconds:g}s (--timeout): the time ran out "
+            "while the workspace tools ran",
+            EXIT_TIMEOUT,
+        )
     note = budget.notice(outcomes)
     if note:
         sink.notice(note)
@@ -432,7 +449,9 @@ def _harmony_loop(
         thinking = parsed["analysis"]
         for call in calls:
             call["name"] = call["name"] or "unnamed"
-        for call, outcome in _run_reply_calls(budget, workspace, calls, turns, result, sink):
+        for call, outcome in _run_reply_calls(
+            budget, workspace, calls, turns, result, sink, transport.deadline
+        ):
             arguments = call["arguments"] if call["valid"] else call["raw"]
             if not call["valid"]:  # keep the model's broken text as a JSON string
                 arguments = json.dumps(arguments)
@@ -571,7 +590,7 @@ def _openai_loop(
         turns += 1
         for index, call in enumerate(calls):
             call["id"] = call.get("id") or f"call_{turns}_{index}"
-        ran = _run_reply_calls(budget, workspace, calls, turns, result, sink)
+        ran = _run_reply_calls(budget, workspace, calls, turns, result, sink, transport.deadline)
         # What the model wrote goes back untrusted too: it may quote a file.
         raw_calls = [
             {
@@ -595,24 +614,37 @@ def _merge_delta(assembled: dict, finish: list, event: dict) -> None:
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         return
     choice = choices[0]
-    if choice.get("finish_reason"):
+    if isinstance(choice.get("finish_reason"), str):
         finish[0] = choice["finish_reason"]
     delta = choice.get("delta") or {}
+    parts = delta.get("tool_calls") or [] if isinstance(delta, dict) else None
+    if not isinstance(parts, list):
+        raise ServerError("unreadable stream event: delta or delta.tool_calls has the wrong shape")
     for key in ("content", "reasoning_content"):
         if isinstance(delta.get(key), str):
             assembled[key] += delta[key]
-    for part in delta.get("tool_calls") or []:
-        index = part.get("index", len(assembled["tool_calls"]))
-        while len(assembled["tool_calls"]) <= index:
-            assembled["tool_calls"].append(
+    calls = assembled["tool_calls"]
+    for part in parts:
+        # A new call takes the next index; an index past that (30000000, -3, "a") is not
+        # a stream anyone can assemble.
+        index = part.get("index", len(calls)) if isinstance(part, dict) else None
+        if type(index) is not int or not 0 <= index <= len(calls):
+            raise ServerError(
+                f"unreadable stream event: tool_calls index {index!r} (next would be {len(calls)})"
+            )
+        if index == len(calls):
+            calls.append(
                 {"id": None, "type": "function", "function": {"name": "", "arguments": ""}}
             )
-        target = assembled["tool_calls"][index]
-        if part.get("id"):
+        target = calls[index]
+        if isinstance(part.get("id"), str) and part["id"]:
             target["id"] = part["id"]
         function = part.get("function") or {}
-        target["function"]["name"] += function.get("name") or ""
-        target["function"]["arguments"] += function.get("arguments") or ""
+        if not isinstance(function, dict):
+            raise ServerError("unreadable stream event: tool_calls[].function is not an object")
+        for key in ("name", "arguments"):
+            if isinstance(function.get(key), str):
+                target["function"][key] += function[key]
 
 
 # --------------------------------------------------------------------------- fallback

@@ -2,7 +2,8 @@
 
   options list                        the suite's commands (scripts with a # Usage: header)
   options show [SCRIPT...]            their specs as JSON, one object per line
-  options completion bash|zsh --out DIR   write the completion files, print their paths
+  options completion bash|zsh --out DIR   write the completion files (gpt-oss-py's too), print
+                                          their paths
 
 `make install` (scripts/make/install.sh) uses `list` and `completion`. Registered in cli.py.
 """
@@ -57,7 +58,12 @@ def options_show(scripts: tuple[str, ...]) -> None:
 @click.argument("scripts", nargs=-1, metavar="[SCRIPT...]")
 def options_completion(shell: str, out_dir: str, scripts: tuple[str, ...]) -> None:
     """Write the completion files for SHELL into DIR and print their paths: bash, one
-    file per command named as the command; zsh, one file `_gpt-oss-suite`."""
+    file per command named as the command; zsh, one file `_gpt-oss-suite`. Without
+    SCRIPT, also gpt-oss-py's own (from click, which knows its commands): `gpt-oss-py`
+    for bash, `_gpt-oss-py` for zsh."""
+    from click.shell_completion import get_completion_class
+
+    from .cli import cli
     from .completion import bash_completion, zsh_completion
 
     specs = _specs(scripts)
@@ -68,6 +74,11 @@ def options_completion(shell: str, out_dir: str, scripts: tuple[str, ...]) -> No
         if shell == "bash"
         else {"_gpt-oss-suite": zsh_completion(specs)}
     )
+    if not scripts:
+        prog = "gpt-oss-py"
+        complete_var = f"_{prog.replace('-', '_').upper()}_COMPLETE"  # as click names it
+        source = get_completion_class(shell)(cli, {}, prog, complete_var).source()
+        files[prog if shell == "bash" else f"_{prog}"] = source
     for name, text in files.items():
         (out / name).write_text(text, encoding="utf-8")
         click.echo(str(out / name))

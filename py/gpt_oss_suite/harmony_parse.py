@@ -148,6 +148,8 @@ def tool_call_from_text(name: str, raw: str, recipient: str | None = None) -> di
         call["valid"] = True
     except ValueError as err:
         call["error"] = f"arguments are not valid JSON: {err}"
+    except RecursionError:  # valid JSON nested deeper than the decoder goes
+        call["error"] = "arguments are nested too deeply to read"
     return call
 
 
@@ -275,6 +277,13 @@ def _first_choice(reply: Mapping[str, Any]) -> Mapping[str, Any]:
     return choices[0]
 
 
+def _shaped(value: Any, kind: type, field: str, what: str) -> Any:
+    """`value` when it is a `kind`; else ValueError: the reply's `field` is not `what`."""
+    if not isinstance(value, kind):
+        raise ValueError(f"{field} is {type(value).__name__}, not {what}")
+    return value
+
+
 def parse_openai_chat(reply: Mapping[str, Any]) -> dict:
     """Parse an OpenAI `/v1/chat/completions` reply (llama-server puts the analysis in
     `reasoning_content` and tool calls in `tool_calls`) into the same JSON shape."""
@@ -282,27 +291,35 @@ def parse_openai_chat(reply: Mapping[str, Any]) -> dict:
     choice = _first_choice(reply)
     if "message" not in choice and "text" in choice:
         return parse_completion_reply(reply)
-    message = choice.get("message") or {}
+    # A reply of the wrong shape is a ValueError naming the field, never a crash.
+    message = _shaped(choice.get("message") or {}, Mapping, "message", "an object")
     content = message.get("content")
     if isinstance(content, list):  # typed content parts
-        content = "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
-    result["final"] = content or ""
-    result["analysis"] = message.get("reasoning_content") or ""
-    for call in message.get("tool_calls") or []:
-        function = call.get("function") or {}
-        name = str(function.get("name") or "")
+        content = "".join(str(p.get("text") or "") for p in content if isinstance(p, Mapping))
+    result["final"] = _shaped(content or "", str, "message.content", "a string")
+    reasoning = message.get("reasoning_content") or ""
+    result["analysis"] = _shaped(reasoning, str, "message.reasoning_content", "a string")
+    for call in _shaped(message.get("tool_calls") or [], list, "message.tool_calls", "a list"):
+        call = _shaped(call, Mapping, "message.tool_calls[]", "an object")
+        function = _shaped(
+            call.get("function") or {}, Mapping, "tool_calls[].function", "an object"
+        )
+        name = _shaped(function.get("name") or "", str, "tool_calls[].function.name", "a string")
         arguments = function.get("arguments")
         if isinstance(arguments, str):
             parsed = tool_call_from_text(name, arguments)
         else:
-            parsed = tool_call_from_text(name, json.dumps(arguments))
+            try:
+                parsed = tool_call_from_text(name, json.dumps(arguments))
+            except RecursionError:
+                raise ValueError("tool_calls[].function.arguments is nested too deeply") from None
         parsed["content_type"] = "json"
         if call.get("id"):
-            parsed["id"] = call["id"]
+            parsed["id"] = str(call["id"])
         if not parsed["valid"]:
             result["warnings"].append(f"tool call {name!r}: {parsed['error']}")
         result["tool_calls"].append(parsed)
-    finish = choice.get("finish_reason")
+    finish = _shaped(choice.get("finish_reason") or "", str, "finish_reason", "a string") or None
     stop = {"stop": "return", "tool_calls": "call", "length": "limit"}.get(finish, finish)
     result["stop"] = stop or "incomplete"
     result["complete"] = stop in ("return", "call")

@@ -3,7 +3,9 @@
 
 Why not `requests` or `http.client`: the Harmony path of local-infer.sh starts a Python
 process per call, and on these machines `import requests` costs ~100 ms and
-`import http.client` ~40 ms, against ~3 ms for `socket`. What a JSON API on loopback
+`import http.client` ~40 ms; even `socket` builds its enums at import (a third of
+Python's own start-up), so plain http:// uses the C module `_socket` underneath it and
+only https:// imports `socket` and `ssl`. What a JSON API on loopback
 needs of HTTP/1.1 is small: one request per connection (`Connection: close`), a body
 framed by Content-Length, chunked encoding or the end of the connection. `https://` URLs
 work too (ssl is imported only for them).
@@ -14,8 +16,8 @@ read together, so a server that trickles one byte at a time cannot stretch it.
 
 from __future__ import annotations
 
+import _socket
 import json
-import socket
 import time
 from collections.abc import Callable, Iterator
 
@@ -77,17 +79,38 @@ def split_url(url: str) -> tuple[str, str, int, str]:
     return scheme, host.strip("[]"), port, ("/" + base).rstrip("/")
 
 
+def _connect(host: str, port: int, timeout: float | None):  # noqa: ANN202 - a _socket.socket
+    """socket.create_connection with the C module: each address in turn, IPv4 first."""
+    error: OSError | None = None
+    infos = _socket.getaddrinfo(host, port, 0, _socket.SOCK_STREAM)
+    infos.sort(key=lambda info: info[0] != _socket.AF_INET)
+    for family, kind, proto, _name, address in infos:
+        sock = _socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(address)
+            sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+            return sock
+        except OSError as err:
+            sock.close()
+            error = err
+    raise error or OSError(f"no address for {host}")
+
+
 class _Connection:
     """One HTTP/1.1 exchange over one socket; reads are bounded by the deadline."""
 
     def __init__(self, scheme: str, host: str, port: int, deadline: Deadline) -> None:
         self.deadline = deadline
         self.buffer = b""
-        self.sock = socket.create_connection((host, port), timeout=self._left())
         if scheme == "https":
+            import socket
             import ssl
 
-            self.sock = ssl.create_default_context().wrap_socket(self.sock, server_hostname=host)
+            plain = socket.create_connection((host, port), timeout=self._left())
+            self.sock = ssl.create_default_context().wrap_socket(plain, server_hostname=host)
+        else:
+            self.sock = _connect(host, port, self._left())
 
     def _left(self) -> float | None:
         left = self.deadline.remaining()
@@ -104,7 +127,7 @@ class _Connection:
         self.sock.settimeout(self._left())
         try:
             block = self.sock.recv(READ_BLOCK)
-        except socket.timeout:
+        except _socket.timeout:  # TimeoutError since Python 3.10
             raise _Timeout() from None
         if not block:
             return False
@@ -149,7 +172,8 @@ class Reply:
         self.status, self.headers, self.body = status, headers, body
 
     def json(self) -> Any:
-        return json.loads(self.body)
+        """The body as JSON; ValueError when it is not (or nests deeper than Python reads)."""
+        return _loads(self.body)
 
     def text(self) -> str:
         return self.body.decode("utf-8", "replace")
@@ -320,7 +344,7 @@ class HttpClient:
                 state["done"] = True
                 return
             try:
-                event = json.loads(payload)
+                event = _loads(payload)
             except ValueError:
                 raise ServerError(
                     f"unreadable event from {self.url}{path}: {payload[:200]!r}"
@@ -334,7 +358,16 @@ class HttpClient:
         if reply.body.strip():  # an unterminated last line
             on_line(reply.body.strip())
         if state["last"] is None:
-            raise ServerError(f"the stream from {self.url}{path} carried no events")
+            raise ServerError(
+                f"incomplete reply: the 200 reply from {self.url}{path} is not an event "
+                "stream (no `data:` events)"
+            )
+        if not (state["done"] or is_final_event(state["last"])):
+            # What a server that crashed or was cut off mid-reply looks like.
+            raise ServerError(
+                f"incomplete reply: the stream from {self.url}{path} ended without its "
+                "final event (did the server crash?)"
+            )
         return state["last"]
 
     def error_for(self, reply: Reply) -> SuiteError:
@@ -364,6 +397,27 @@ class HttpClient:
         if overflow is not None:
             return overflow
         return ServerError(f"the server at {self.url} answered HTTP {status}: {message}")
+
+
+def _loads(data: bytes | str) -> Any:
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def is_final_event(event: Any) -> bool:
+    """The last event of a complete stream: llama-server's /completion ends with
+    `"stop": true`, an OpenAI-style stream with a choice whose finish_reason is set
+    (then `data: [DONE]`, which `stream` notes by itself)."""
+    if not isinstance(event, dict):
+        return False
+    if event.get("stop") is True:
+        return True
+    choices = event.get("choices")
+    return isinstance(choices, list) and any(
+        isinstance(c, dict) and c.get("finish_reason") for c in choices
+    )
 
 
 UNIFIED_POOL_FULL = "Context size has been exceeded."

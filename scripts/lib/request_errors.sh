@@ -35,11 +35,17 @@ die_on_curl_failure() {
   esac
 }
 
-# die_on_http_error HTTP URL [WHAT_NOW_WHEN_LOADING] → returns only when HTTP is 200
+# die_on_http_error HTTP URL [WHAT_NOW_WHEN_LOADING] [ENDPOINT] → returns only when
+# HTTP is 200 (ENDPOINT /completion: a 404 there means a server that is not llama.cpp)
 die_on_http_error() {
-  local http=$1 url=$2 loading_hint=${3:-retry shortly} error n_prompt n_ctx
+  local http=$1 url=$2 loading_hint=${3:-retry shortly} endpoint=${4:-} error n_prompt n_ctx code
   case $http in
     200) return 0 ;;
+    404)
+      [[ $endpoint != /completion ]] ||
+        die "$EXIT_SERVER" "the server at $url has no llama.cpp /completion endpoint (HTTP 404: $(server_message)); for an OpenAI-compatible server use local-infer.sh --backend openai"
+      die "$EXIT_SERVER" "the server at $url answered HTTP 404: $(server_message)"
+      ;;
     503) die "$EXIT_LOADING" "the server at $url is still loading the model (HTTP 503: $(server_message)); $loading_hint" ;;
     401)
       if [[ -n ${GPT_OSS_API_KEY:-} ]]; then
@@ -53,6 +59,13 @@ die_on_http_error() {
         n_prompt=$(json_number_field "$error" n_prompt_tokens) || n_prompt='?'
         n_ctx=$(json_number_field "$error" n_ctx) || n_ctx='?'
         die "$EXIT_CONTEXT" "the prompt is $n_prompt tokens but the per-slot context is $n_ctx tokens; raise GPT_OSS_CTX (and restart the server) or shorten the prompt"
+      fi
+      # OpenAI, vLLM and llama_cpp.server: code "context_length_exceeded", and a message
+      # "This model's maximum context length is N tokens, ..." (spaces after colons too).
+      code=
+      [[ -z $error ]] || json_string_field_to code "$error" code || code=
+      if [[ $code == context_length_exceeded || $(server_message) == *"maximum context length"* ]]; then
+        die "$EXIT_CONTEXT" "the prompt does not fit the server's context (HTTP 400: $(server_message)); shorten the prompt or give the server a larger context"
       fi
       die "$EXIT_SERVER" "the server at $url refused the request (HTTP 400: $(server_message))"
       ;;

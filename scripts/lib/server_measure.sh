@@ -11,6 +11,7 @@
 #       at once), no warm-up and no keepalive; returns after a first 1-token answer.
 #       Sets SM_PID, SM_URL, SM_LOG, SM_ARGV (the command line it started),
 #       SM_START_MS (launch to first answer). Status 1 with SM_ERROR when it fails.
+#       The tuned config (gpt-oss-tune.sh) is ignored unless SM_USE_TUNED=1.
 #   sm_stop STATE → stops that server.
 #   sm_rss_mib PID → resident memory of the process, MiB with one decimal.
 #   sm_kv_mib LOG → the KV cache memory the server reported in its log (MiB; the sum of
@@ -24,8 +25,12 @@ sm_start() {
   local state=$1 port=$2 t0 t1 out
   shift 2
   t0=${EPOCHREALTIME/[.,]/}
+  # The built-in defaults unless asked (SM_USE_TUNED=1): a tuned config must not move
+  # the baseline the tuner and make bench compare with.
+  local -a tuned=(--no-tuned)
+  [[ "${SM_USE_TUNED:-0}" == 1 ]] && tuned=()
   if ! out=$(env XDG_STATE_HOME="$state" GPT_OSS_KEEPALIVE_SECS=0 "$@" \
-    "$SUITE_ROOT/scripts/gpt-oss-fast.sh" --port "$port" --no-warmup --json 2>"$state.err"); then
+    "$SUITE_ROOT/scripts/gpt-oss-fast.sh" --port "$port" --no-warmup --json "${tuned[@]}" 2>"$state.err"); then
     SM_ERROR="gpt-oss-fast.sh failed: $(tail -n 2 "$state.err" | tr '\n' ' ')"
     return 1
   fi

@@ -24,8 +24,10 @@
 #   tr_request_body VAR PROMPT MAX_TOKENS → VAR = the JSON body: stream, temperature 0,
 #       cache_prompt false (every run processes its whole prompt, so prompt tok/s is
 #       real) and ignore_eos (every run decodes exactly MAX_TOKENS tokens).
-#   timed_completion URL BODY_FILE → sets TR_T0 TR_T1 TR_T2 TR_CURL (curl's exit
-#       status) and TR_BODY (the whole response body); never fails.
+#   timed_completion URL BODY_FILE [TIMEOUT] → sets TR_T0 TR_T1 TR_T2 TR_CURL (curl's
+#       exit status), TR_HTTP (the status code) and TR_BODY (the whole response body);
+#       never fails. TIMEOUT (seconds, 0 = none) bounds the whole request (curl
+#       --max-time): a server whose /completion stalls ends as EXIT_TIMEOUT in tr_check.
 #   tr_check URL → status 0 when the last response was a complete stream, setting
 #       TR_TIMINGS (the final event's flat "timings" object) and TR_PREDICTED_N;
 #       otherwise status 1 with TR_ERR_CODE (an EXIT_* number) and TR_ERR_MSG.
@@ -43,18 +45,23 @@ tr_request_body() { # tr_request_body VAR PROMPT MAX_TOKENS
     "$_tr_prompt" "$((10#$3))"
 }
 
-timed_completion() { # timed_completion URL BODY_FILE
+timed_completion() { # timed_completion URL BODY_FILE [TIMEOUT]
   local LC_ALL=C # bytes, not characters: `read -N` counts whatever it is given
-  local url=$1 body_file=$2 fd pid first='' rest=''
+  local IFS= # nor may `read` drop a leading newline (an empty body's status line)
+  local url=$1 body_file=$2 fd pid first='' rest='' body
+  # After the body, on its own line behind a \x1f: the status code (a 503 may have none).
+  local -a opts=(-w $'\n\037%{http_code}')
+  TR_TIMEOUT=${3:-0}
+  [[ $TR_TIMEOUT =~ ^0*\.?0*$ ]] || opts+=(--max-time "$TR_TIMEOUT")
   # `Expect:` off: no 100-continue round trip for a long prompt. The key goes through a
   # here-string on fd 3 (a pipe, no extra process), never through argv.
   TR_T0=${EPOCHREALTIME/[.,]/}
   if [[ -n ${GPT_OSS_API_KEY:-} ]]; then
-    exec {fd}< <(exec curl -4 -s -N -H 'Content-Type: application/json' -H 'Expect:' \
+    exec {fd}< <(exec curl -4 -s -N "${opts[@]}" -H 'Content-Type: application/json' -H 'Expect:' \
       -H @/dev/fd/3 --data-binary "@$body_file" "$url/completion" \
       3<<<"Authorization: Bearer $GPT_OSS_API_KEY")
   else
-    exec {fd}< <(exec curl -4 -s -N -H 'Content-Type: application/json' -H 'Expect:' \
+    exec {fd}< <(exec curl -4 -s -N "${opts[@]}" -H 'Content-Type: application/json' -H 'Expect:' \
       --data-binary "@$body_file" "$url/completion")
   fi
   pid=$!
@@ -66,11 +73,24 @@ timed_completion() { # timed_completion URL BODY_FILE
   TR_CURL=0
   wait "$pid" || TR_CURL=$?
   TR_BODY=$first$rest
+  body=${TR_BODY%$'\n\037'*} # cut from the end: the status line is short and last
+  TR_HTTP=${TR_BODY:${#body}+2}
+  TR_HTTP=${TR_HTTP:-000}
+  TR_BODY=$body
 }
 
 tr_check() { # tr_check URL → see above
   local url=$1 tail error http
   TR_ERR_CODE=0 TR_ERR_MSG='' TR_TIMINGS='' TR_PREDICTED_N=0
+  if ((TR_CURL == 28)); then
+    TR_ERR_CODE=$EXIT_TIMEOUT
+    TR_ERR_MSG="no complete reply from $url within ${TR_TIMEOUT}s (--timeout)"
+    return 1
+  fi
+  if [[ $TR_HTTP =~ ^[1-5][0-9][0-9]$ && $TR_HTTP != 200 ]]; then
+    _tr_capture die_on_http_error "$TR_HTTP" "$url" "retry shortly" /completion
+    return 1
+  fi
   if [[ $TR_BODY == data:* ]]; then
     # The final event of /completion carries "timings":{...} (flat, numbers only) near
     # its end; a proxy may have written it with spaces (`"timings": {`), which go.
@@ -86,7 +106,7 @@ tr_check() { # tr_check URL → see above
       TR_ERR_MSG="the server at $url dropped the connection in the middle of a reply (curl exit $TR_CURL)$(rpc_crash_hint "$url" || echo " (did it crash?)")"
     else
       TR_ERR_CODE=$EXIT_SERVER
-      TR_ERR_MSG="the stream from $url ended without the final event (no \"timings\")"
+      TR_ERR_MSG="incomplete reply: the stream from $url/completion ended without its final event (no \"timings\"; did the server crash?)"
     fi
     return 1
   fi
@@ -106,7 +126,7 @@ tr_check() { # tr_check URL → see above
     _tr_capture die_on_http_error "$http" "$url"
   else
     TR_ERR_CODE=$EXIT_SERVER
-    TR_ERR_MSG="the server at $url answered neither a stream nor an error: ${TR_BODY:0:200}"
+    TR_ERR_MSG="incomplete reply: the 200 reply from $url/completion is not an event stream: ${TR_BODY:0:200}"
   fi
   return 1
 }

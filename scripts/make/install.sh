@@ -166,11 +166,7 @@ do_install() {
   tmp=$(mktemp -d)
   "$py" options completion bash --out "$tmp/bash" >"$tmp/files"
   "$py" options completion zsh --out "$tmp/zsh" >>"$tmp/files"
-  # gpt-oss-py's own completion comes from click, which knows its commands.
-  _GPT_OSS_PY_COMPLETE=bash_source "$py" >"$tmp/bash/gpt-oss-py"
-  _GPT_OSS_PY_COMPLETE=zsh_source "$py" >"$tmp/zsh/_gpt-oss-py"
   mapfile -t generated <"$tmp/files"
-  generated+=("$tmp/bash/gpt-oss-py" "$tmp/zsh/_gpt-oss-py")
   for file in "${generated[@]}"; do
     if [[ "$file" == "$tmp/bash/"* ]]; then dests+=("$bash_dir/${file##*/}"); else dests+=("$zsh_dir/${file##*/}"); fi
   done

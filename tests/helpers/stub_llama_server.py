@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import re
 import signal
 import sys
@@ -362,6 +363,7 @@ class Settings:
         self.api_keys = self._api_keys(parsed)
         self.loading_secs = float(env.get("STUB_LOADING_SECS") or 0)
         self.delay = float(env.get("STUB_DELAY_MS") or 0) / 1000
+        self.jitter = 0.0  # STUB_DELAY_JITTER_MS, set in main()
         self.die_on_request = env.get("STUB_DIE_ON_REQUEST") == "1"
         self.pool_full = env.get("STUB_POOL_FULL") == "1"
         self.truncate = env.get("STUB_TRUNCATE") == "1"
@@ -810,8 +812,9 @@ class Handler(BaseHTTPRequestHandler):
         text = "".join(reply_pieces) if reply_pieces or limit else reply
         done = Completion(len(pieces), cache_n, reply_pieces, text, limit)
         done.truncated = truncated
-        if s.delay:
-            time.sleep(s.delay)
+        delay = s.delay + (random.uniform(0, s.jitter) if s.jitter else 0.0)
+        if delay > 0:
+            time.sleep(delay)
         if request.get("stream"):
             self._stream(kind, request, done)
         else:
@@ -951,6 +954,19 @@ class Handler(BaseHTTPRequestHandler):
 # --------------------------------------------------------------------------- main
 
 
+def delay_by_args(argv: list[str], rules: str) -> float:
+    """Seconds added to every completion by STUB_DELAY_BY_ARGS: `ARGS=MS` rules separated
+    by `;` (`-b 512=-30;-t 1=+20`); a rule counts when ARGS appear in argv in that order,
+    side by side. A speed that depends on the flags, for the tuner's tests."""
+    extra = 0.0
+    for rule in filter(None, (r.strip() for r in rules.split(";"))):
+        args, _, ms = rule.rpartition("=")
+        words = args.split()
+        if any(argv[i : i + len(words)] == words for i in range(len(argv))):
+            extra += float(ms) / 1000
+    return extra
+
+
 def main(argv: list[str]) -> int:
     dialect = os.environ.get("STUB_HELP") or "new"
     if dialect not in BUILD:
@@ -979,6 +995,8 @@ def main(argv: list[str]) -> int:
     recorder.argv(argv)
     try:
         settings = Settings(parsed)
+        settings.delay += delay_by_args(argv, os.environ.get("STUB_DELAY_BY_ARGS", ""))
+        settings.jitter = float(os.environ.get("STUB_DELAY_JITTER_MS") or 0) / 1000
     except (OSError, ValueError) as exc:
         sys.stderr.write(f"stub: bad setting: {exc}\n")
         return 1

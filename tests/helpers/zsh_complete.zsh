@@ -8,7 +8,6 @@
 zmodload zsh/zpty || exit 1
 zmodload zsh/datetime
 fpath_dir=$1 line=$2
-output=""
 
 # read_until MARKER → reads the terminal into $output until MARKER shows up (10 s at most)
 read_until() {
@@ -25,21 +24,36 @@ read_until() {
   done
 }
 
-zpty z zsh -f -i
-zpty -w z "fpath=(${(q)fpath_dir} \$fpath); autoload -Uz compinit; compinit -u -D -d /dev/null"
-zpty -w z 'zstyle ":completion:*" list-grouped false; zstyle ":completion:*" menu no'
-zpty -w z 'compadd() {
-  if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return $?; fi
-  local -a __hits; builtin compadd -A __hits "$@"
-  (( $#__hits )) && print -rl -- "<mat""ch>"${^__hits}
-  builtin compadd "$@"
-}'
-zpty -w z 'finish() { print -r -- "<do""ne>"; exit }; zle -N finish; bindkey "^Y" finish'
-zpty -w z 'bindkey "^I" complete-word; print -r -- "<rea""dy>"'
-read_until "<ready>"
-output=""
-zpty -n -w z "$line"$'\t'
-zpty -n -w z $'\C-y'
-read_until "<done>"
-zpty -d z
-print -r -- "$output" | tr -d '\r' | sed -n 's/^.*<match>//p' | sort -u
+# complete_once → the matches of one fresh zsh, one per line (none: an empty result)
+complete_once() {
+  output=""
+  zpty z zsh -f -i
+  zpty -w z "fpath=(${(q)fpath_dir} \$fpath); autoload -Uz compinit; compinit -u -D -d /dev/null"
+  zpty -w z 'zstyle ":completion:*" list-grouped false; zstyle ":completion:*" menu no'
+  zpty -w z 'compadd() {
+    if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return $?; fi
+    local -a __hits; builtin compadd -A __hits "$@"
+    (( $#__hits )) && print -rl -- "<mat""ch>"${^__hits}
+    builtin compadd "$@"
+  }'
+  zpty -w z 'finish() { print -r -- "<do""ne>"; exit }; zle -N finish; bindkey "^Y" finish'
+  zpty -w z 'bindkey "^I" complete-word; PS1="<prom""pt>"; print -r -- "<rea""dy>"'
+  read_until "<ready>"
+  # Type only once the line editor shows its prompt (typeahead before it may be lost).
+  read_until "<prompt>"
+  output=""
+  zpty -n -w z "$line"$'\t'
+  zpty -n -w z $'\C-y'
+  read_until "<done>"
+  zpty -d z
+  print -r -- "$output" | tr -d '\r' | sed -n 's/^.*<match>//p' | sort -u
+}
+
+# Under heavy load a first completion now and then rings the bell with no matches (zle
+# timing in the pty, not the completion file): an empty result is tried twice more, so
+# only a completion that offers nothing three times running is reported as nothing.
+for attempt in 1 2 3; do
+  matches=$(complete_once)
+  [[ -n $matches ]] && break
+done
+[[ -z $matches ]] || print -r -- "$matches"

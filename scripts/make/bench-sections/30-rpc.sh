@@ -4,9 +4,10 @@
 #
 # Starts, in a state directory of its own: two llama.cpp RPC workers on 127.0.0.1
 # (gpt-oss-rpc-worker.sh), the suite's server on SmolLM2 spread over them
-# (GPT_OSS_RPC), and the same server without RPC; then measures both with
-# gpt-oss-bench.sh, in interleaved chunks of 5 runs (BENCH_RUNS per side). Both servers
-# are the suite's RPC build (scripts/provision/llama-server.sh --cached). Prints a
+# (GPT_OSS_RPC), the same server without RPC, and that one with 1 thread (-t 1, as each
+# worker runs: on a busy machine llama.cpp's threads wait for each other); then measures
+# them with gpt-oss-bench.sh, in interleaved chunks of 5 runs (BENCH_RUNS per side). The
+# servers are the suite's RPC build (scripts/provision/llama-server.sh --cached). Prints a
 # Markdown section on stdout, writes $BENCH_SECTIONS_DIR/30-rpc.json; progress on stderr.
 # On a 2-core machine the workers share the CPU with the server: this measures the RPC
 # protocol plus contention over loopback TCP, not a network.
@@ -22,7 +23,9 @@ prompt="Write a short story about a lighthouse keeper who finds a message in a b
 progress() { printf 'bench: rpc: %s\n' "$*" >&2; }
 
 scratch=$(mktemp -d)
-export XDG_STATE_HOME="$scratch/state" GPT_OSS_KEEPALIVE_SECS=0
+# -lv 4: llama-server's info lines, which say where the weights went (both servers alike;
+# ~20 lines per request).
+export XDG_STATE_HOME="$scratch/state" GPT_OSS_KEEPALIVE_SECS=0 GPT_OSS_EXTRA_ARGS="-lv 4"
 unset GPT_OSS_URL GPT_OSS_RPC
 server=$("$root/scripts/provision/llama-server.sh" --cached)
 export LLAMA_SERVER=$server GPT_OSS_RPC_WORKER_BIN
@@ -30,20 +33,23 @@ GPT_OSS_RPC_WORKER_BIN=$("$root/scripts/provision/llama-server.sh" --rpc-worker)
 export GPT_OSS_GGUF_MODEL_PATH=${BENCH_MODEL:-$("$root/scripts/provision/models.sh" smollm2)}
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
-one_state="$scratch/one" rpc_state="$scratch/rpc"
+one_state="$scratch/one" one1_state="$scratch/one1" rpc_state="$scratch/rpc"
 cleanup() {
   XDG_STATE_HOME=$one_state "$root/scripts/gpt-oss-fast.sh" stop >/dev/null 2>&1 || true
+  XDG_STATE_HOME=$one1_state "$root/scripts/gpt-oss-fast.sh" stop >/dev/null 2>&1 || true
   XDG_STATE_HOME=$rpc_state "$root/scripts/gpt-oss-fast.sh" stop >/dev/null 2>&1 || true
   XDG_STATE_HOME=$rpc_state "$root/scripts/gpt-oss-rpc-worker.sh" stop >/dev/null 2>&1 || true
   rm -rf "$scratch"
 }
 trap cleanup EXIT
 
-w1=$(free_port) w2=$(free_port) p_one=$(free_port) p_rpc=$(free_port)
-progress "two workers on 127.0.0.1:$w1 and :$w2, and two servers on SmolLM2"
+w1=$(free_port) w2=$(free_port) p_one=$(free_port) p_one1=$(free_port) p_rpc=$(free_port)
+progress "two workers on 127.0.0.1:$w1 and :$w2, and three servers on SmolLM2"
 XDG_STATE_HOME=$rpc_state "$root/scripts/gpt-oss-rpc-worker.sh" --port "$w1" >/dev/null 2>&1
 XDG_STATE_HOME=$rpc_state "$root/scripts/gpt-oss-rpc-worker.sh" --port "$w2" >/dev/null 2>&1
 url_one=$(XDG_STATE_HOME=$one_state GPT_OSS_PORT=$p_one "$root/scripts/gpt-oss-fast.sh" 2>/dev/null)
+url_one1=$(XDG_STATE_HOME=$one1_state GPT_OSS_PORT=$p_one1 GPT_OSS_EXTRA_ARGS="$GPT_OSS_EXTRA_ARGS -t 1" \
+  "$root/scripts/gpt-oss-fast.sh" 2>/dev/null)
 url_rpc=$(XDG_STATE_HOME=$rpc_state GPT_OSS_PORT=$p_rpc GPT_OSS_RPC="127.0.0.1:$w1,127.0.0.1:$w2" \
   "$root/scripts/gpt-oss-fast.sh" 2>/dev/null)
 # Where the weights went: llama.cpp logs one "model buffer size" line per device.
@@ -55,17 +61,20 @@ measure() {
   "$root/scripts/gpt-oss-bench.sh" --url "$1" --csv -n "$max_tokens" -p "$prompt" "$chunk" 2>/dev/null |
     tail -n +2 >>"$2"
 }
-progress "$runs runs of $max_tokens tokens per side, interleaved in chunks of $chunk"
+# Other work on the machine skews both sides, the one-machine server's 2 threads most.
+load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || uptime | sed -E 's/.*load averages?: *([0-9.]+).*/\1/')
+progress "$runs runs of $max_tokens tokens per side, interleaved in chunks of $chunk (load average $load)"
 for ((done_runs = 0; done_runs < runs; done_runs += chunk)); do
   measure "$url_one" "$scratch/one.csv"
+  measure "$url_one1" "$scratch/one1.csv"
   measure "$url_rpc" "$scratch/rpc.csv"
 done
 
-python3 - "$scratch/one.csv" "$scratch/rpc.csv" "$BENCH_SECTIONS_DIR/30-rpc.json" "$placement" \
-  "$max_tokens" "$w1" "$w2" <<'EOF'
+python3 - "$scratch/one.csv" "$scratch/one1.csv" "$scratch/rpc.csv" "$BENCH_SECTIONS_DIR/30-rpc.json" "$placement" \
+  "$max_tokens" "$w1" "$w2" "$load" "$(nproc 2>/dev/null || echo '?')" <<'EOF'
 import csv, json, statistics, sys
 
-one, rpc, out, placement, max_tokens, w1, w2 = sys.argv[1:]
+one, one1, rpc, out, placement, max_tokens, w1, w2, load, cores = sys.argv[1:]
 COLUMNS = "run,client,start_ms,ms,ttft_ms,prompt_n,prompt_ms,prompt_tps,predicted_n,predicted_ms,decode_tps".split(",")
 
 
@@ -76,24 +85,28 @@ def side(path):
             "p50_ms": med("ms"), "prompt_tokens": int(rows[0]["prompt_n"])}
 
 
-a, b = side(one), side(rpc)
+a, a1, b = side(one), side(one1), side(rpc)
 result = {"model": "SmolLM2-135M-Instruct Q4_1", "max_tokens": int(max_tokens),
           "workers": [f"127.0.0.1:{w1}", f"127.0.0.1:{w2}"], "one_machine": a,
-          "rpc_two_loopback_workers": b,
+          "one_machine_1_thread": a1, "rpc_two_loopback_workers": b,
           "rpc_over_one": {k: round(b[k] / a[k], 3) for k in ("decode_tps_median", "prompt_tps_median", "p50_ms")},
-          "weights": placement.split(";") if placement != "unknown" else None}
+          "weights": placement.split(";") if placement != "unknown" else None,
+          "cores": cores, "load_average_at_start": load}
 json.dump(result, open(out, "w"), indent=1)
 r = result["rpc_over_one"]
 print("## llama.cpp RPC: one machine vs two loopback workers\n")
 print(f"SmolLM2-135M (Q4_1), the suite's flags, {a['runs']} runs of {max_tokens} tokens per side "
       f"(interleaved in chunks of 5), a {a['prompt_tokens']}-token prompt, no prompt cache. The RPC "
       "server is `gpt-oss-fast.sh` with `GPT_OSS_RPC` naming two workers started by "
-      "`gpt-oss-rpc-worker.sh` on 127.0.0.1; both servers are the suite's RPC build. "
-      "**This machine has 2 cores: the workers share them with the server, so the row measures "
-      "the RPC protocol plus contention over loopback TCP, not a network.**\n")
+      "`gpt-oss-rpc-worker.sh` on 127.0.0.1 (their default: 1 thread each); both servers are the "
+      f"suite's RPC build. **This machine has {cores} cores: the workers share them with the "
+      "server, so the row measures the RPC protocol plus contention over loopback TCP, not a "
+      f"network.** Load average when it started: {load} (other work skews both sides, the "
+      "one-machine server's threads most).\n")
 print("| setup | decode tok/s (median) | prompt tok/s (median) | p50 ms |")
 print("|---|---|---|---|")
 print(f"| one machine | {a['decode_tps_median']} | {a['prompt_tps_median']} | {a['p50_ms']} |")
+print(f"| one machine, 1 thread (`-t 1`) | {a1['decode_tps_median']} | {a1['prompt_tps_median']} | {a1['p50_ms']} |")
 print(f"| two loopback RPC workers | {b['decode_tps_median']} | {b['prompt_tps_median']} | {b['p50_ms']} |")
 print(f"| RPC / one machine | {r['decode_tps_median']} | {r['prompt_tps_median']} | {r['p50_ms']} |")
 if result["weights"]:

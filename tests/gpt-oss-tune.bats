@@ -1,0 +1,186 @@
+#!/usr/bin/env bats
+# gpt-oss-tune.sh against the stub llama-server, whose speed depends on its flags
+# (STUB_DELAY_BY_ARGS): the search, the tuned config gpt-oss-fast.sh reads (precedence,
+# keyed by model and binary, bad values, --no-tuned) and interruption.
+
+setup() {
+  load helpers/test_helper
+  common_setup
+  use_fake_llama_server
+  TUNE="$SUITE_ROOT/scripts/gpt-oss-tune.sh"
+  FAST="$SUITE_ROOT/scripts/gpt-oss-fast.sh"
+  export GPT_OSS_GGUF_MODEL_PATH="$BATS_TEST_TMPDIR/models/model-Q4_0.gguf"
+  mkdir -p "${GPT_OSS_GGUF_MODEL_PATH%/*}"
+  printf 'GGUF' >"$GPT_OSS_GGUF_MODEL_PATH"
+  BIN=$(command -v llama-server)
+  CONFIG="$XDG_CONFIG_HOME/gpt-oss-suite/tuned.conf"
+  export GPT_OSS_PORT
+  GPT_OSS_PORT=$(free_port)
+}
+
+teardown() {
+  "$FAST" stop >/dev/null 2>&1 || true
+  common_teardown
+}
+
+# write_config KEY=VALUE... → a tuned config for the test model and the stub binary
+write_config() {
+  "$SUITE_ROOT/.venv/bin/python" -c 'import sys; sys.path.insert(0, sys.argv[1]); from gpt_oss_suite.tune_config import main; sys.exit(main(sys.argv[2:]))' \
+    "$SUITE_ROOT/py" write "$CONFIG" "$GPT_OSS_GGUF_MODEL_PATH" "$BIN" latency "$@"
+}
+
+@test "--dry-run prints the plan, the knobs it skips and why, and an estimate, and starts nothing" {
+  run --separate-stderr "$TUNE" --dry-run --skip slots
+  assert_success
+  assert_line --regexp '^knob +batch +GPT_OSS_BATCH=128\|GPT_OSS_BATCH=512$'
+  assert_line --regexp '^knob +flash-attn +GPT_OSS_FLASH_ATTN=off$'
+  refute_line --regexp '^knob +slots'
+  assert_line 'skipped    gpu-layers: no GPU backend in this build (llama-server --list-devices lists none)'
+  assert_line --regexp '^skipped    quant: no other quant of this model'
+  assert_line --regexp '^estimate   [0-9]+ s for [0-9]+ settings \(budget 300 s\)$'
+  [[ ! -e "$STUB_DIR/argv" ]] || fail "a server was started: $(cat "$STUB_DIR/argv")"
+}
+
+@test "--dry-run offers the other quants of the model found in its folder" {
+  printf 'GGUF' >"${GPT_OSS_GGUF_MODEL_PATH%/*}/model-Q3_K_S.gguf"
+  printf 'GGUF' >"${GPT_OSS_GGUF_MODEL_PATH%/*}/other-Q3_K_S.gguf"
+  run --separate-stderr "$TUNE" --dry-run --only quant
+  assert_success
+  assert_line "knob       quant          GPT_OSS_GGUF_MODEL_PATH=${GPT_OSS_GGUF_MODEL_PATH%/*}/model-Q3_K_S.gguf"
+}
+
+@test "bad options exit 2 with one line naming them" {
+  run --separate-stderr "$TUNE" --objective speed
+  assert_failure 2
+  assert_equal "$stderr" "gpt-oss-tune.sh: --objective must be latency, decode or throughput, got 'speed' (see gpt-oss-tune.sh --help)"
+  run --separate-stderr "$TUNE" --only warp
+  assert_failure 2
+  [[ "$stderr" == *"unknown knob 'warp'"* ]]
+}
+
+@test "it finds the planted optimum, writes it, and gpt-oss-fast.sh then starts with it and says so" {
+  export STUB_DELAY_MS=60 STUB_DELAY_BY_ARGS="-b 512=-45"
+  run --separate-stderr "$TUNE" --only batch --prompt "hello there" --runs 4 --budget 200 --json
+  assert_success
+  assert_equal "$(output_json_of "$output" 'd["winner"]')" "{'GPT_OSS_BATCH': '512'}"
+  [[ "$(output_json_of "$output" 'd["decision"]["verdict"]')" == "GPT_OSS_BATCH=512: better by"* ]]
+  run grep -x 'GPT_OSS_BATCH = 512' "$CONFIG"
+  assert_success
+  run --separate-stderr "$FAST" --print-cmd
+  assert_output --partial " -b 512 "
+  [[ "$stderr" == *"batch: 512: tuned config $CONFIG:"* ]] || fail "$stderr"
+  [[ "$stderr" == *"tuned config: $CONFIG:"*"for this model and llama-server"* ]] || fail "$stderr"
+}
+
+@test "a flat stub with noise gives no measurable difference, and the defaults stay" {
+  export STUB_DELAY_MS=40 STUB_DELAY_JITTER_MS=30
+  run --separate-stderr "$TUNE" --only batch --prompt "hello there" --runs 4 --budget 200
+  assert_success
+  assert_line "result: no measurable difference: the defaults stay"
+  run grep -c '^GPT_OSS_' "$CONFIG"
+  assert_output 0
+  run --separate-stderr "$FAST" --print-cmd
+  assert_output --partial " -b 256 -ub 256 "
+}
+
+@test "knobs a build does not take are skipped with a note" {
+  run --separate-stderr env STUB_HELP=bare "$TUNE" --dry-run --only flash-attn,mmap,batch
+  assert_success
+  assert_line 'skipped    flash-attn: this llama-server has no --flash-attn'
+  assert_line 'skipped    mmap: this llama-server has no way to turn mmap off (it always maps)'
+  assert_line --regexp '^knob +batch '
+}
+
+@test "gpt-oss-fast.sh: flag > environment > tuned config > default, and --no-tuned ignores the file" {
+  write_config GPT_OSS_BATCH=512 GPT_OSS_UBATCH=128 GPT_OSS_THREADS=2 GPT_OSS_FLASH_ATTN=off
+  GPT_OSS_UBATCH=64 run --separate-stderr "$FAST" --print-cmd -b 1024
+  assert_success
+  assert_output --regexp ' -b 1024 -ub 64 .* -fa off -t 2$'
+  [[ "$stderr" == *"batch: 1024: flag -b"* ]] || fail "$stderr"
+  [[ "$stderr" == *"ubatch: 64: env GPT_OSS_UBATCH"* ]] || fail "$stderr"
+  [[ "$stderr" == *"threads: 2: tuned config $CONFIG:"* ]] || fail "$stderr"
+  [[ "$stderr" == *"kv-type: f16: default"* ]] || fail "$stderr"
+  # stdout stays a command line that runs as printed
+  [[ "$(head -c 1 <<<"$output")" == / ]]
+  run --separate-stderr "$FAST" --print-cmd --no-tuned
+  assert_success
+  assert_output --regexp ' -b 256 -ub 256 .* -fa on$'
+  [[ "$stderr" != *"tuned config"* ]] || fail "$stderr"
+}
+
+@test "the tuned config applies only to its model and binary, as they were (size and mtime)" {
+  write_config GPT_OSS_BATCH=512
+  run --separate-stderr "$FAST" --print-cmd
+  assert_output --partial " -b 512 "
+  # Another model file
+  printf 'GGUF' >"$BATS_TEST_TMPDIR/models/model-Q8_0.gguf"
+  GPT_OSS_GGUF_MODEL_PATH="$BATS_TEST_TMPDIR/models/model-Q8_0.gguf" run --separate-stderr "$FAST" --print-cmd
+  assert_output --partial " -b 256 "
+  # Another binary (a copy of the stub's launcher)
+  cp "$BIN" "$BATS_TEST_TMPDIR/llama-server"
+  ln -s "$SUITE_ROOT/tests/helpers/stub_llama_server.py" "$BATS_TEST_TMPDIR/stub_llama_server.py"
+  mkdir -p "$BATS_TEST_TMPDIR/bin" && mv "$BATS_TEST_TMPDIR/llama-server" "$BATS_TEST_TMPDIR/bin/"
+  LLAMA_SERVER="$BATS_TEST_TMPDIR/bin/llama-server" run --separate-stderr "$FAST" --print-cmd
+  assert_output --partial " -b 256 "
+  # The same model, rewritten (a new download): its stamp no longer matches
+  touch -d '2020-01-01' "$GPT_OSS_GGUF_MODEL_PATH"
+  run --separate-stderr "$FAST" --print-cmd
+  assert_output --partial " -b 256 "
+}
+
+@test "a hand-edited bad value is an error naming the file and line; --no-tuned still starts" {
+  write_config GPT_OSS_BATCH=512 GPT_OSS_FLASH_ATTN=off
+  sed -i 's/^GPT_OSS_FLASH_ATTN = off$/GPT_OSS_FLASH_ATTN = maybe/' "$CONFIG"
+  line=$(grep -n '^GPT_OSS_FLASH_ATTN' "$CONFIG" | cut -d: -f1)
+  run --separate-stderr "$FAST" --print-cmd
+  assert_failure 2
+  assert_equal "$stderr" "gpt-oss-fast.sh: $CONFIG:$line: GPT_OSS_FLASH_ATTN must be one of on off, got 'maybe' (fix it, or --no-tuned to ignore the file) (see gpt-oss-fast.sh --help)"
+  printf 'GPT_OSS_WARP = 9\n' >>"$CONFIG"
+  run --separate-stderr "$FAST" --print-cmd --no-tuned
+  assert_success
+  sed -i 's/= maybe/= on/' "$CONFIG"
+  run --separate-stderr "$FAST" --print-cmd
+  assert_failure 2
+  [[ "$stderr" == *"$CONFIG:$((line + 1)): unknown setting 'GPT_OSS_WARP'"* ]] || fail "$stderr"
+}
+
+@test "it refuses while the suite's server runs, unless --stop-running, which restarts it afterwards" {
+  GPT_OSS_KEEPALIVE_SECS=0 "$FAST" --no-warmup >/dev/null 2>&1
+  pid=$(cat "$XDG_STATE_HOME/gpt-oss/server.pid")
+  argv_before=$(cat "$XDG_STATE_HOME/gpt-oss/server.argv")
+  run --separate-stderr "$TUNE" --only batch --budget 60
+  assert_failure 8
+  [[ "$stderr" == *"the suite's llama-server runs (pid $pid)"*"--stop-running"* ]] || fail "$stderr"
+  export STUB_DELAY_MS=20
+  run --separate-stderr "$TUNE" --only flash-attn --prompt hi --runs 3 --budget 200 --stop-running
+  assert_success
+  [[ "$stderr" == *"restarting the suite's llama-server with its own settings"* ]] || fail "$stderr"
+  run "$FAST" --check
+  assert_success
+  assert_equal "$(cat "$XDG_STATE_HOME/gpt-oss/server.argv")" "$argv_before"
+}
+
+@test "SIGTERM stops the tuner's servers, keeps the results measured so far and writes no config" {
+  export STUB_DELAY_MS=400
+  "$TUNE" --only batch --prompt hi --runs 6 --budget 300 >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+  tuner=$!
+  results="$XDG_STATE_HOME/gpt-oss/tune/results.jsonl"
+  for ((i = 0; i < 600; i++)); do
+    [[ -s "$results" ]] && break
+    sleep 0.1
+  done
+  [[ -s "$results" ]] || fail "nothing measured: $(cat "$BATS_TEST_TMPDIR/err")"
+  sleep 1 # inside the next measurement
+  kill -TERM "$tuner"
+  status=0
+  wait "$tuner" || status=$?
+  assert_equal "$status" 143
+  grep -q 'interrupted (TERM): results so far in' "$BATS_TEST_TMPDIR/err" || fail "$(cat "$BATS_TEST_TMPDIR/err")"
+  grep -q '^defaults ' "$BATS_TEST_TMPDIR/out" || fail "no report: $(cat "$BATS_TEST_TMPDIR/out")"
+  [[ ! -e "$CONFIG" ]] || fail "a config was written"
+  [[ -s "$results" ]]
+  # every server the tuner started is gone
+  sleep 0.5
+  run pgrep -f "stub_llama_server.py -m $GPT_OSS_GGUF_MODEL_PATH"
+  assert_failure
+}
