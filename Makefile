@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SHELL_FILES = $(shell grep -lE '^\#!.*bash' scripts/*.sh scripts/lib/*.sh scripts/provision/*.sh scripts/make/*.sh tests/helpers/bin/* .ci/run 2>/dev/null) scripts/lib/*.sh tests/helpers/*.bash
 
-.PHONY: help setup demo test test-bats test-py lint bench clean install uninstall install-service
+.PHONY: help setup demo test test-bats test-py lint bench tune clean install uninstall install-service
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,6 +40,11 @@ test-py: ## the pytest tests only
 
 bench: setup ## measure the suite against bare curl on a real server; writes bench/report.md and bench/report.json
 	@scripts/make/bench-report.sh
+
+MODEL ?=
+tune: setup ## find the fastest server settings for a model on this machine and keep them (MODEL=FILE.gguf; default: the bundled SmolLM2)
+	@model="$(MODEL)"; [[ -n "$$model" ]] || model=$$(scripts/provision/models.sh smollm2); \
+	scripts/gpt-oss-tune.sh --model "$$model"
 
 PREFIX ?= $(HOME)/.local
 install: ## link the commands into $(PREFIX)/bin, with bash and zsh completion (PREFIX=... to change)

@@ -160,8 +160,8 @@ make_plan() {
   else knob kv-type "" "this llama-server has no -ctk"; fi
   if [[ -n "$nm" ]]; then knob mmap GPT_OSS_MMAP=on
   else knob mmap "" "this llama-server has no way to turn mmap off (it always maps)"; fi
-  if [[ "$help" == *--kv-unified* ]]; then knob context GPT_OSS_KV_UNIFIED=0 GPT_OSS_CTX=8192 GPT_OSS_CTX=4096
-  else knob context GPT_OSS_CTX=8192 GPT_OSS_CTX=4096; fi
+  if [[ "$help" == *--kv-unified* ]]; then knob context GPT_OSS_CTX=1536 GPT_OSS_CTX=4096 GPT_OSS_KV_UNIFIED=0
+  else knob context GPT_OSS_CTX=1536 GPT_OSS_CTX=4096; fi
   local -a slot_values=()
   for value in 1 2; do ((value >= concurrency)) && slot_values+=("GPT_OSS_PARALLEL=$value"); done
   if ((${#slot_values[@]})); then knob slots "${slot_values[@]}"
@@ -206,8 +206,8 @@ confirm_rounds=3 confirm_count=2
 estimate_ms=$(((n_values + 1) * per_setting + (confirm_count + 1) * (3000 + confirm_rounds * per_setting / 2)))
 
 if ((dry_run)); then
-  printf 'model      %s\nbinary     %s\nobjective  %s\nworkloads  %s x %s runs, %s tokens, concurrency %s\n' \
-    "$model" "$binary" "$objective" "$(IFS=,; echo "${workload_names[*]}")" "$runs" "$max_tokens" "$concurrency"
+  printf 'model      %s\nbinary     %s\nobjective  %s\nworkloads  %s; %s runs each, %s tokens, concurrency %s\n' \
+    "$model" "$binary" "$objective" "$(printf '%s, ' "${workload_names[@]}" | sed 's/, $//')" "$runs" "$max_tokens" "$concurrency"
   printf 'baseline   the built-in defaults\n'
   for row in "${plan[@]}"; do
     printf 'knob       %-14s %s\n' "${row%%$'\t'*}" "${row#*$'\t'}"
@@ -261,7 +261,6 @@ t0=$SECONDS n=0 interrupted="" tool_need=0
 declare -A server_url=() server_state=() server_start=() server_ctx=() server_argv=()
 
 progress() { say "[$((SECONDS - t0))s] $*"; }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 stop_all() {
   local key
@@ -291,7 +290,7 @@ start_setting() {
   n=$((n + 1))
   state="$run_dir/s$n"
   mkdir -p "$state"
-  port=$(free_port) # a fresh port each time: the Aug-2025 server cannot bind one in TIME_WAIT
+  port=$(sm_free_port) # a fresh port each time: the Aug-2025 server cannot bind one in TIME_WAIT
   if ! sm_start "$state" "$port" LLAMA_SERVER="$binary" GPT_OSS_GGUF_MODEL_PATH="$model" "${env_args[@]}"; then
     record phase="$phase" knob="$knob" setting="$setting" status=failed \
       reason="could not start: $SM_ERROR" log_tail="$(tail -n 15 "$state.err" 2>/dev/null)" >/dev/null
@@ -362,7 +361,11 @@ current=""
 measure "" baseline
 [[ -n "$interrupted" ]] || grep -q '"status": "ok"' "$results" \
   || die "$EXIT_START_FAILED" "the defaults could not be measured; see $results"
+# What one setting costs, from the defaults' own measurement; the confirmation needs
+# its candidates started once and benched in rounds of about half the runs.
 per_setting=$(((SECONDS - t0) * 1000 + 1000))
+start_cost=$((SM_START_MS + 1000))
+confirm_cost=$(((confirm_count + 1) * (start_cost + confirm_rounds * (per_setting - start_cost) / 2)))
 budget_note=""
 for row in "${plan[@]}"; do
   [[ -z "$interrupted" ]] || break
@@ -371,7 +374,7 @@ for row in "${plan[@]}"; do
   for value in "${values[@]}"; do
     [[ -z "$interrupted" ]] || break
     # Keep time for the confirmation: the defaults and two candidates, three rounds.
-    if (((SECONDS - t0) * 1000 + per_setting * (1 + (confirm_count + 1) * 2) > budget * 1000)); then
+    if (((SECONDS - t0) * 1000 + per_setting + confirm_cost > budget * 1000)); then
       budget_note="the budget ran out before $name=${value#*=}: unmeasured knobs keep their defaults"
       break 2
     fi
@@ -394,8 +397,10 @@ if [[ -z "$interrupted" ]]; then
       start_setting "$setting" confirm "" && confirmed+=("$setting")
     done
     count=$(((runs + 1) / 2 > 3 ? (runs + 1) / 2 : 3))
+    round_start=$SECONDS
     for ((round = 1; round <= confirm_rounds; round++)); do
-      ((round <= 2)) || (((SECONDS - t0) < budget)) || break
+      # Two rounds at least (a spread needs two); a third only if it fits the budget.
+      ((round <= 2)) || (((SECONDS - t0) + (SECONDS - round_start) / (round - 1) <= budget)) || break
       for setting in "${confirmed[@]}"; do
         [[ -z "$interrupted" ]] || break 2
         bench_setting "$setting" confirm "" "$round" "$count" || break 2

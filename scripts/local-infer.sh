@@ -146,19 +146,20 @@ fi
 url=${url%/}
 require_http_url "$url"
 
+prompt_on_stdin=false
 if $from_stdin || ! $have_prompt; then
   [[ -t 0 ]] && ! $from_stdin && usage_error "no prompt: give it as an argument or on stdin"
+  prompt_on_stdin=true
   if $raw; then # the first BULK_BYTES; a longer prompt goes from stdin to json_bulk
     bulk_read_prompt prompt
     $BULK_MORE && BULK_PROMPT=stdin
-  else
-    # -N reads in blocks and costs no process, unlike $(cat).
-    IFS= read -r -N 2147483647 prompt || true
-    prompt=${prompt%$'\n'}
   fi
 fi
-[[ -n $prompt ]] || usage_error "the prompt is empty"
-[[ -n $BULK_PROMPT ]] || require_utf8 "the prompt" "$prompt"
+# The Harmony path reads and checks (UTF-8, not empty) the prompt itself, in linear time.
+if $raw; then
+  [[ -n $prompt ]] || usage_error "the prompt is empty"
+  [[ -n $BULK_PROMPT ]] || require_utf8 "the prompt" "$prompt"
+fi
 
 # JSON numbers: no leading zeros, no bare leading dot (require_number allows both).
 json_number_to() { # json_number_to VAR DECIMAL
@@ -187,9 +188,14 @@ if ! $raw; then
   $show_reasoning && py_args+=(--show-reasoning)
   $want_json && py_args+=(--json)
   $fallback || py_args+=(--no-fallback)
-  # The prompt goes through stdin: argv cannot hold more than 128 KB per argument.
+  # The prompt goes through stdin (argv cannot hold more than 128 KB per argument); one
+  # read from stdin is left to Python, which drops its trailing newline as above.
   status=0
-  py_main chat_main "${py_args[@]}" < <(printf '%s' "$prompt") || status=$?
+  if $prompt_on_stdin; then
+    py_main chat_main "${py_args[@]}" --prompt-from-stdin || status=$?
+  else
+    py_main chat_main "${py_args[@]}" < <(printf '%s' "$prompt") || status=$?
+  fi
   exit "$status"
 fi
 
@@ -216,7 +222,10 @@ fi
 if [[ -n $temperature ]]; then json_number_to temperature "$temperature"; BULK_SUFFIX+=",\"temperature\":$temperature"; fi
 if [[ -n $top_p ]]; then json_number_to top_p "$top_p"; BULK_SUFFIX+=",\"top_p\":$top_p"; fi
 [[ -n $seed ]] && BULK_SUFFIX+=",\"seed\":$((10#$seed))"
-[[ $endpoint == /completion ]] && BULK_SUFFIX+=',"cache_prompt":true'
+# response_fields: only what is read below; the full reply also echoes the prompt (as
+# long as the prompt itself) and ~2 KB of settings.
+[[ $endpoint == /completion ]] &&
+  BULK_SUFFIX+=',"cache_prompt":true,"response_fields":["content","stop_type","tokens_evaluated","tokens_predicted","truncated","timings"]'
 $stream && BULK_SUFFIX+=',"stream":true'
 BULK_SUFFIX+='}'
 if [[ $BULK_PROMPT == stdin ]]; then

@@ -22,7 +22,7 @@
 DOC_PAGES=(README.md docs/usage.md docs/troubleshooting.md docs/reference.md
   docs/performance.md docs/scaling.md docs/local-infer.md docs/development.md)
 DOC_SCRIPTS=(gpt-oss-fast.sh gpt-oss-query.sh local-infer.sh gpt-oss-status.sh gpt-oss-bench.sh
-  gpt-oss-rpc-worker.sh)
+  gpt-oss-rpc-worker.sh gpt-oss-tune.sh)
 
 setup_file() {
   load helpers/test_helper
@@ -169,7 +169,7 @@ run_page() {
   cd "$SUITE_ROOT"
   while read -r var; do
     grep -q "\`$var\`" docs/reference.md || missing+=("$var")
-  done < <(grep -rhoE 'GPT_OSS_[A-Z0-9_]*[A-Z0-9]' scripts py | sort -u)
+  done < <(grep -rhoIE --exclude-dir=__pycache__ 'GPT_OSS_[A-Z0-9_]*[A-Z0-9]' scripts py | sort -u)
   ((${#missing[@]} == 0)) || fail "not in docs/reference.md: ${missing[*]}"
 }
 

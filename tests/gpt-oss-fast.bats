@@ -431,7 +431,9 @@ print("ok")' "$output"
   assert_success
   assert_output --partial " -c 384 -b 256 -ub 256 -np 4 -ctk f16 -ctv f16 -lm none -fa on"
   refute_output --partial "-kvu"
-  assert_equal "$stderr" "gpt-oss-fast.sh: context: -c 384: GPT_OSS_CTX given: divided among the 4 slots as llama-server does"
+  # --print-cmd names every value and where it came from (issue 15), the context last.
+  assert_equal "${stderr##*$'\n'}" "gpt-oss-fast.sh: context: -c 384: GPT_OSS_CTX given: divided among the 4 slots as llama-server does"
+  [[ "$stderr" == *$'\n'"gpt-oss-fast.sh: batch: 256: default"$'\n'* ]] || fail "$stderr"
 }
 
 @test "GPT_OSS_KV_UNIFIED (--kv-unified) forces -kvu on or off; other values exit 2" {

@@ -238,9 +238,10 @@ rpc_server() {
   kill "$other"
 }
 
-@test "status lists our workers and whether each accepts connections; exit 3 when none runs" {
+@test "status lists our workers by port and whether each accepts connections; exit 3 when none runs" {
   local a b
   a=$(free_port) b=$(free_port)
+  if ((a > b)); then local t=$a; a=$b b=$t; fi # the listing is in port order
   run --separate-stderr "$WORKER" status
   assert_failure 3
   assert_equal "$stderr" "gpt-oss-rpc-worker.sh: no RPC worker of ours is running (state: $STATE/rpc-worker-*)"
@@ -360,21 +361,41 @@ rpc_server() {
   assert_output "[{'address': '127.0.0.1:$a', 'probe': 'answers', 'detail': 'answers'}, {'address': '127.0.0.1:$b', 'probe': 'refused', 'detail': 'connection refused'}] 1"
 }
 
-@test "a worker that serves its one client shows as busy, not as gone" {
+@test "a worker held by this host shows as connected and one that takes no connection as busy, neither as gone" {
   local port
   port=$(free_port)
   FAKE_RPC_HOLD=1 start_worker "$port"
   export GPT_OSS_RPC="127.0.0.1:$port"
   rpc_server
-  # Like a real server, a client holds the worker (here: the start's readiness check, which
-  # this fake never lets go) and two connections waiting behind it fill its queue (backlog
-  # 1): gpt-oss-fast.sh's check and this one.
+  # A worker serves one client at a time. This fake holds the first one it accepted (the
+  # start's readiness check) for ever, so gpt-oss-fast.sh's check and this connection wait
+  # in its queue (backlog 1), which they fill. While this host holds the connection open,
+  # status sees it (ss) and does not probe.
   exec 5<>"/dev/tcp/127.0.0.1/$port"
   run --separate-stderr "$SUITE_ROOT/scripts/gpt-oss-status.sh" --no-probe
-  exec 5>&-
   assert_success
-  assert_line "rpc workers  127.0.0.1:$port (no answer within 1 s (busy with this server, or unreachable))"
+  assert_line "rpc workers  127.0.0.1:$port (connected: this host holds a connection to it)"
   assert_equal "$stderr" ""
+  # Let go on this side: the queue stays full, so a new connection gets no answer.
+  exec 5>&-
+  run --separate-stderr "$SUITE_ROOT/scripts/gpt-oss-status.sh" --no-probe --json
+  assert_success
+  run json_get 'd["rpc_workers"], d["warnings"]' <<<"$output"
+  assert_output "[{'address': '127.0.0.1:$port', 'probe': 'timeout', 'detail': 'no answer within 1 s: busy with another client, or unreachable'}] []"
+}
+
+@test "a start refuses a worker another program on this host holds (exit 3)" {
+  local port
+  port=$(free_port)
+  start_worker "$port"
+  export GPT_OSS_RPC="127.0.0.1:$port"
+  rpc_env
+  exec 5<>"/dev/tcp/127.0.0.1/$port" # another client: the worker serves it, and only it
+  run --separate-stderr "$SUITE_ROOT/scripts/gpt-oss-fast.sh" --no-warmup
+  exec 5>&-
+  assert_failure 3
+  assert_equal "$stderr" "gpt-oss-fast.sh: an RPC worker in GPT_OSS_RPC does not answer: 127.0.0.1:$port (busy: another program on this host holds it, and a worker serves one client at a time); start it on its host (scripts/gpt-oss-rpc-worker.sh) or remove it from GPT_OSS_RPC"
+  refute [ -e "$STUB_DIR/argv" ]
 }
 
 @test "when the server drops a request, the Bash clients name the RPC worker that no longer answers" {

@@ -42,6 +42,7 @@ SWITCHES = {
     "--show-reasoning": "show_reasoning",
     "--json": "as_json",
     "--no-fallback": "no_fallback",
+    "--prompt-from-stdin": "strip_newline",
 }
 
 
@@ -114,11 +115,14 @@ class CliSink:
         sys.stdout.flush()
 
 
-def read_prompt(prompt: str | None) -> str:
-    """PROMPT, or stdin for None / `-`; stdin must be UTF-8."""
+def read_prompt(prompt: str | None, strip_newline: bool = False) -> str:
+    """PROMPT, or stdin for None / `-`; stdin must be UTF-8. `strip_newline` drops one
+    trailing newline, as local-infer.sh documents for a prompt read from stdin."""
     if prompt is not None and prompt != "-":
         return prompt
     data = sys.stdin.buffer.read()
+    if strip_newline and data.endswith(b"\n"):
+        data = data[:-1]
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -136,6 +140,7 @@ def run(
     prog: str = "gpt-oss-py",
     as_json: bool = False,
     no_fallback: bool = False,
+    strip_newline: bool = False,
     **opts,
 ) -> int:
     """Answer the prompt as local-infer.sh documents; returns the exit status."""
@@ -144,7 +149,7 @@ def run(
     sink = CliSink(prog, opts.get("show_reasoning", False), as_json)
     opts["url"] = opts.get("url") or default_url()
     try:
-        text = read_prompt(prompt)
+        text = read_prompt(prompt, strip_newline)
         if not text:
             raise InputError("the prompt is empty")
         options = ChatOptions(

@@ -18,6 +18,8 @@
 #       every "llama_kv_cache: size = N MiB" / "KV self size = N MiB" line), or n/a.
 #   sm_bench URL RUNS MAX_TOKENS PROMPT [CONCURRENCY] → gpt-oss-bench.sh --json output.
 #   sm_field JSON KEY... → one number from that JSON (nested keys), or n/a.
+#   sm_free_port → a loopback port nothing listens on (a fresh one per server: the
+#       Aug-2025 server cannot bind a port left in TIME_WAIT).
 
 SM_PID="" SM_URL="" SM_LOG="" SM_ARGV="" SM_START_MS=0 SM_ERROR=""
 
@@ -76,4 +78,8 @@ d = json.loads(sys.argv[1])
 for key in sys.argv[2:]:
     d = d.get(key) if isinstance(d, dict) else None
 print("n/a" if d is None else (f"{d:.1f}" if isinstance(d, float) else d))' "$@" 2>/dev/null || echo n/a
+}
+
+sm_free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

@@ -85,6 +85,6 @@ explain_settings() {
     explain "$label" "${!var:-(server default)}" "$from"
   done
   from=${knob_from[ctx]:-default}
-  [[ "$from" == default ]] && from="" || from="; GPT_OSS_CTX from $from"
+  [[ "$from" == tuned* ]] && from="; GPT_OSS_CTX from the $from" || from=""
   explain context "-c $run_ctx" "$ctx_why$from"
 }

@@ -3,14 +3,14 @@
 
 Usage: instant_server.py --port P --reply-bytes N [--host 127.0.0.1]
 
-It shows only the client's own cost: a POST to /completion (or /v1/completions) is read
-whole and answered with a reply prepared at start-up, so the server does the same small
-work for the suite's client and for bare curl. The reply is `{"content": TEXT,
-"truncated": false, ...}` with TEXT N bytes long (a line of text with a quote, a
-backslash, a newline and UTF-8, repeated; written as llama-server writes it, UTF-8
-unescaped); with `"stream": true` in the request, the same
-text as llama-server's SSE events of ~64 bytes each and a final event with timings.
-GET /health answers {"status":"ok"}. Standard library only.
+It shows only the client's own cost: a POST to /completion is read whole and answered
+with a reply prepared once, so the server does the same small work for the suite's
+client and for bare curl. The reply is `{"content": TEXT, "stop_type": "limit",
+"truncated": false, "timings": {...}}` with TEXT N bytes long (a line with quotes, a
+backslash, a newline and UTF-8, repeated; written as llama-server writes it, UTF-8 not
+escaped), cut to the request's "response_fields" as llama-server does; with `"stream":
+true` in the request, the same text as llama-server's events of 64 characters each and a
+final event with the timings. GET answers {"status":"ok"}. Standard library only.
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ def reply_text(size: int) -> str:
     return text
 
 
-def plain_reply(text: str) -> bytes:
-    return json.dumps(
-        {"content": text, "stop_type": "limit", "truncated": False, "timings": TIMINGS},
-        ensure_ascii=False,
-        separators=(",", ":"),
-    ).encode()
+def plain_reply(text: str, fields: tuple[str, ...] = ()) -> bytes:
+    """The reply; only `fields` (llama-server's response_fields) when some are given."""
+    reply = {"content": text, "stop_type": "limit", "truncated": False, "timings": TIMINGS}
+    if fields:
+        reply = {key: reply[key] for key in fields if key in reply}
+    return json.dumps(reply, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def stream_reply(text: str) -> bytes:
@@ -74,8 +74,15 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         if b'"stream":true' in body:
             self._send(self.server.stream, "text/event-stream")
-        else:
-            self._send(self.server.plain, "application/json")
+            return
+        fields: tuple[str, ...] = ()
+        start = body.rfind(b'"response_fields":[')  # after the prompt: no JSON parse needed
+        if start >= 0:
+            end = body.index(b"]", start)
+            fields = tuple(json.loads(body[start + len(b'"response_fields":') : end + 1]))
+        if fields not in self.server.plain:
+            self.server.plain[fields] = plain_reply(self.server.text, fields)
+        self._send(self.server.plain[fields], "application/json")
 
 
 def main() -> None:
@@ -85,8 +92,9 @@ def main() -> None:
     parser.add_argument("--reply-bytes", type=int, default=8)
     args = parser.parse_args()
     server = ThreadingHTTPServer((args.host, args.port), Handler)
-    text = reply_text(args.reply_bytes)
-    server.plain, server.stream = plain_reply(text), stream_reply(text)
+    server.text = reply_text(args.reply_bytes)
+    server.plain = {(): plain_reply(server.text)}  # by response_fields, made once each
+    server.stream = stream_reply(server.text)
     sys.stderr.write(f"instant_server: listening on http://{args.host}:{args.port}\n")
     server.serve_forever()
 

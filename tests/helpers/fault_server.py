@@ -17,6 +17,7 @@ that endpoint says). Standard library only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -83,10 +84,8 @@ def main() -> None:
         Handler.routes = json.load(config)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -86,20 +86,22 @@ def side(path):
 
 
 a, a1, b = side(one), side(one1), side(rpc)
+KEYS = ("decode_tps_median", "prompt_tps_median", "p50_ms")
 result = {"model": "SmolLM2-135M-Instruct Q4_1", "max_tokens": int(max_tokens),
           "workers": [f"127.0.0.1:{w1}", f"127.0.0.1:{w2}"], "one_machine": a,
           "one_machine_1_thread": a1, "rpc_two_loopback_workers": b,
-          "rpc_over_one": {k: round(b[k] / a[k], 3) for k in ("decode_tps_median", "prompt_tps_median", "p50_ms")},
+          "rpc_over_one": {k: round(b[k] / a[k], 3) for k in KEYS},
+          "rpc_over_one_1_thread": {k: round(b[k] / a1[k], 3) for k in KEYS},
           "weights": placement.split(";") if placement != "unknown" else None,
           "cores": cores, "load_average_at_start": load}
 json.dump(result, open(out, "w"), indent=1)
-r = result["rpc_over_one"]
+r, r1 = result["rpc_over_one"], result["rpc_over_one_1_thread"]
 print("## llama.cpp RPC: one machine vs two loopback workers\n")
 print(f"SmolLM2-135M (Q4_1), the suite's flags, {a['runs']} runs of {max_tokens} tokens per side "
       f"(interleaved in chunks of 5), a {a['prompt_tokens']}-token prompt, no prompt cache. The RPC "
       "server is `gpt-oss-fast.sh` with `GPT_OSS_RPC` naming two workers started by "
-      "`gpt-oss-rpc-worker.sh` on 127.0.0.1 (their default: 1 thread each); both servers are the "
-      f"suite's RPC build. **This machine has {cores} cores: the workers share them with the "
+      "`gpt-oss-rpc-worker.sh` on 127.0.0.1 (their default: 1 thread each); all three servers are "
+      f"the suite's RPC build. **This machine has {cores} cores: the workers share them with the "
       "server, so the row measures the RPC protocol plus contention over loopback TCP, not a "
       f"network.** Load average when it started: {load} (other work skews both sides, the "
       "one-machine server's threads most).\n")
@@ -109,6 +111,7 @@ print(f"| one machine | {a['decode_tps_median']} | {a['prompt_tps_median']} | {a
 print(f"| one machine, 1 thread (`-t 1`) | {a1['decode_tps_median']} | {a1['prompt_tps_median']} | {a1['p50_ms']} |")
 print(f"| two loopback RPC workers | {b['decode_tps_median']} | {b['prompt_tps_median']} | {b['p50_ms']} |")
 print(f"| RPC / one machine | {r['decode_tps_median']} | {r['prompt_tps_median']} | {r['p50_ms']} |")
+print(f"| RPC / one machine, 1 thread | {r1['decode_tps_median']} | {r1['prompt_tps_median']} | {r1['p50_ms']} |")
 if result["weights"]:
     print("\nWeights of the RPC server (its log): " + "; ".join(f"`{w}`" for w in result["weights"]) + ".")
 EOF
