@@ -5,7 +5,7 @@ SHELL := bash
 
 VENV := .venv
 BIN := $(VENV)/bin
-SHELL_FILES = $(shell grep -lE '^\#!.*bash' scripts/*.sh scripts/lib/*.sh scripts/provision/*.sh scripts/make/*.sh tests/helpers/bin/* .ci/run 2>/dev/null) scripts/lib/*.sh tests/helpers/*.bash
+SHELL_FILES = $(shell grep -lE '^\#!.*bash' scripts/*.sh scripts/lib/*.sh scripts/provision/*.sh scripts/make/*.sh scripts/make/bench-sections/*.sh tests/helpers/bin/* .ci/run 2>/dev/null) scripts/lib/*.sh tests/helpers/*.bash
 
 .PHONY: help setup demo test test-bats test-py lint bench tune clean install uninstall install-service
 

@@ -47,3 +47,14 @@ flock_release() {
   local fd=$1
   exec {fd}>&-
 }
+
+# flock_wait_announced FILE WHAT → holds the lock on FILE (for the rest of the shell),
+# saying once on stderr that it waits when another holder has it (a build of WHAT).
+flock_wait_announced() {
+  local _fd
+  mkdir -p "${1%/*}"
+  if ! flock_acquire _fd "$1" 0; then
+    printf 'provision: another build of %s is running; waiting for it\n' "$2" >&2
+    flock_acquire _fd "$1"
+  fi
+}

@@ -1,28 +1,29 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # reply, http, curl_error, curl_status are the caller's results
-# shellcheck disable=SC2154 # body and prompt are the caller's (see request_open)
+# shellcheck disable=SC2154 # body and prompt are the caller's (request_open, bulk_body_file)
 # One request of the Bash paths (gpt-oss-query.sh, local-infer.sh --raw), the same at
-# every size. Up to BULK_BYTES the prompt and the reply stay in Bash (json.sh): no
-# process but curl. Above it the JSON work goes to one Python process,
-# py/gpt_oss_suite/json_bulk.py (py_main: the suite's interpreter without
-# site-packages), whose C codec is linear where Bash's string passes are not: before,
-# a 4 MB prompt took 17 s to escape and a 50 MB reply 15-30 s and ~0.7 GB to read. The
-# bytes are the same either way (tests/big-input.bats). Without the suite's venv (no
-# `make setup`) everything stays in Bash: slower, same bytes. Needs common.sh.
+# every size. Short prompts and replies stay in Bash (json.sh): no process but curl.
+# Long ones go to one Python process, py/gpt_oss_suite/json_bulk.py (py_main: the
+# suite's interpreter without site-packages), whose C codec is linear where Bash's
+# string passes are not: before, a 4 MB prompt took 17 s to escape and a 50 MB reply
+# 15-30 s and ~0.7 GB to read. The bytes are the same either way, and so are the
+# checks: a prompt must be UTF-8 (exit 2 otherwise) and not empty (tests/big-input.bats).
+# Without the suite's venv (no `make setup`) everything stays in Bash: slower, same
+# bytes. Needs common.sh.
 #
-#   bulk_wanted TEXT → status 0 when TEXT (a prompt) is for json_bulk: BULK_BYTES or
-#       more, and the venv is there.
 #   bulk_read_prompt VAR → the prompt from stdin: the first BULK_BYTES bytes into VAR,
-#       BULK_MORE=true when more waits on stdin (for request_open). Else all of it,
-#       with one trailing newline dropped (the scripts' rule for stdin).
+#       and BULK_PROMPT=stdin when more waits on stdin. Else all of it, with one
+#       trailing newline dropped (the scripts' rule for stdin).
+#   bulk_wanted TEXT → status 0 when the prompt TEXT (all of it) is for json_bulk:
+#       BULK_BYTES bytes or more, or BULK_UTF8_BYTES with a byte above 0x7f; and
+#       the venv is there.
+#   bulk_body_file → for BULK_PROMPT=stdin (the prompt is $prompt, then the rest of
+#       stdin, one trailing newline dropped) or var (the prompt is $prompt): writes
+#       $BULK_PREFIX, the prompt JSON-escaped, $BULK_SUFFIX to a temporary file
+#       (read once, sent as often as needed) and sets BULK_PROMPT=file. Exits 2 when
+#       the prompt is not UTF-8.
 #   request_open URL CURL_ARG... → runs `curl_json CURL_ARG... --data-binary @- URL`,
-#       its reply on fd REQ_FD (pid REQ_PID). The body is $body, or, when BULK_PROMPT
-#       is `stdin` or `arg`, $BULK_PREFIX, the prompt JSON-escaped ($prompt, then for
-#       `stdin` the rest of stdin with one trailing newline dropped), $BULK_SUFFIX; or
-#       when it is `file`, the file bulk_body_file wrote (a request that may be sent
-#       again: stdin can be read only once).
-#   bulk_body_file → for BULK_PROMPT=stdin: writes that body to a temporary file once,
-#       and sets BULK_PROMPT=file.
+#       its reply on fd REQ_FD (pid REQ_PID). The body: $body, or bulk_body_file's.
 #   request_read [json_bulk reply option...] → reads that reply into reply (the body),
 #       http, curl_error (curl's -w '\n%{http_code} %{errormsg}' must be among the
 #       CURL_ARGs) and curl_status. A reply of BULK_BYTES or more is read by json_bulk:
@@ -32,52 +33,61 @@
 #       `--json-text-to VAR` sets VAR to a new temporary file for --json-text-file.
 #   bulk_temp VAR → VAR = a new temporary file, removed when the script exits.
 
-# Measured (docs/performance.md, "Size sweep"): Python with its JSON codec starts in
-# ~10 ms; pure Bash escapes or reads 64 KB in a few ms and then grows faster than the size.
+# Measured (docs/performance.md, "Where the time goes"): json_bulk starts in ~10 ms;
+# Bash escapes 64 KB of prompt in about that and then grows faster than the size, and
+# checks UTF-8 (require_utf8) at ~0.7 ms per KB of non-ASCII text.
 BULK_BYTES=65536
-BULK_MORE=false BULK_PROMPT='' BULK_PREFIX='' BULK_SUFFIX='' BULK_TEXT=false BULK_BODY_FILE=''
+BULK_UTF8_BYTES=16384
+BULK_PROMPT='' BULK_PREFIX='' BULK_SUFFIX='' BULK_TEXT=false BULK_BODY_FILE=''
 REQ_FD='' REQ_PID='' REQ_BULK=false
 _bulk_temps=()
 
 bulk_ready() { [[ -x $SUITE_ROOT/.venv/bin/python ]]; }
-bulk_wanted() { # bulk_wanted TEXT → TEXT has BULK_BYTES bytes or more, and bulk_ready
+bulk_wanted() {
   local LC_ALL=C
-  ((${#1} >= BULK_BYTES)) && bulk_ready
+  ((${#1} >= BULK_BYTES)) || { ((${#1} >= BULK_UTF8_BYTES)) && [[ $1 == *[$'\x80'-$'\xff']* ]]; } &&
+    bulk_ready
 }
 
 bulk_read_prompt() {
   local LC_ALL=C _bulk_in='' _bulk_rest='' # bytes: -N counts them, and reads in blocks
   IFS= read -r -N "$BULK_BYTES" _bulk_in || true
-  BULK_MORE=false
-  if ((${#_bulk_in} >= BULK_BYTES)); then
-    if bulk_ready; then
-      BULK_MORE=true
-    else
-      IFS= read -r -N 2147483647 _bulk_rest || true
-      _bulk_in+=$_bulk_rest
-    fi
+  if ((${#_bulk_in} >= BULK_BYTES)) && bulk_ready; then
+    BULK_PROMPT=stdin
+  else
+    IFS= read -r -N 2147483647 _bulk_rest || true
+    _bulk_in+=$_bulk_rest
+    _bulk_in=${_bulk_in%$'\n'}
   fi
-  $BULK_MORE || _bulk_in=${_bulk_in%$'\n'}
   printf -v "$1" '%s' "$_bulk_in"
+}
+
+bulk_body_file() {
+  local status=0
+  local -a opts=(--prefix "$BULK_PREFIX" --suffix "$BULK_SUFFIX" --head-fd 3)
+  bulk_temp BULK_BODY_FILE
+  if [[ $BULK_PROMPT == stdin ]]; then
+    py_main json_bulk escape "${opts[@]}" 3<<<"$prompt" >"$BULK_BODY_FILE" || status=$?
+  else # all of it in $prompt: a last newline is part of it
+    py_main json_bulk escape "${opts[@]}" --keep-newline 3<<<"$prompt" </dev/null \
+      >"$BULK_BODY_FILE" || status=$?
+  fi
+  case $status in
+    0) BULK_PROMPT='file' ;;
+    2) usage_error "the prompt is empty" ;;
+    3) usage_error "the prompt is not UTF-8 text" ;; # require_utf8's words
+    *) die "$EXIT_ERROR" "could not prepare the request (json_bulk exit $status)" ;;
+  esac
 }
 
 request_open() {
   local url=$1
   shift
-  if [[ -z $BULK_PROMPT ]]; then
-    # Redirections outside <(...): with none inside, bash execs curl without a fork.
-    { exec {REQ_FD}< <(curl_json "$@" --data-binary @- "$url"); } 2>/dev/null <<<"$body"
-  elif [[ $BULK_PROMPT == file ]]; then
+  if [[ $BULK_PROMPT == file ]]; then
     exec {REQ_FD}< <(curl_json "$@" --data-binary "@$BULK_BODY_FILE" "$url" 2>/dev/null)
   else
-    local -a opts=(--prefix "$BULK_PREFIX" --suffix "$BULK_SUFFIX" --head-fd 3)
-    if [[ $BULK_PROMPT == stdin ]]; then
-      exec {REQ_FD}< <(curl_json "$@" --data-binary @- "$url" 2>/dev/null \
-        < <(py_main json_bulk escape "${opts[@]}" 3<<<"$prompt"))
-    else # an argument, whole in $prompt: its last newline is part of it
-      exec {REQ_FD}< <(curl_json "$@" --data-binary @- "$url" 2>/dev/null \
-        < <(py_main json_bulk escape "${opts[@]}" --keep-newline 3<<<"$prompt" </dev/null))
-    fi
+    # Redirections outside <(...): with none inside, bash execs curl without a fork.
+    { exec {REQ_FD}< <(curl_json "$@" --data-binary @- "$url"); } 2>/dev/null <<<"$body"
   fi
   REQ_PID=$!
 }
@@ -119,13 +129,6 @@ request_read() {
   wait "$REQ_PID" || curl_status=$?
   http=${meta%% *}
   curl_error=${meta#* }
-}
-
-bulk_body_file() {
-  bulk_temp BULK_BODY_FILE
-  py_main json_bulk escape --prefix "$BULK_PREFIX" --suffix "$BULK_SUFFIX" --head-fd 3 \
-    3<<<"$prompt" >"$BULK_BODY_FILE"
-  BULK_PROMPT='file'
 }
 
 bulk_temp() {

@@ -67,11 +67,7 @@ fi
 # the server while a build runs) waits for the first instead of wiping its work.
 # shellcheck source=scripts/lib/flock.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/flock.sh"
-mkdir -p "$cache_root"
-if ! flock_acquire build_lock "$build_root.lock" 0; then
-  say "another build of $cache_key is running; waiting for it"
-  flock_acquire build_lock "$build_root.lock"
-fi
+flock_wait_announced "$build_root.lock" "$cache_key"
 if [[ -x "$cached_binary" ]]; then
   printf '%s\n' "$cached_binary"; exit 0
 fi

@@ -30,11 +30,7 @@ fi
 # One build at a time: a second caller waits for the first instead of wiping its work.
 # shellcheck source=scripts/lib/flock.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/flock.sh"
-mkdir -p "${venv%/*}"
-if ! flock_acquire build_lock "$venv.lock" 0; then
-  say "another build of llama-cpp-python[server] is running; waiting for it"
-  flock_acquire build_lock "$venv.lock"
-fi
+flock_wait_announced "$venv.lock" "llama-cpp-python[server]"
 if [[ -x "$python" && -f "$venv/.installed" ]]; then
   printf '%s\n' "$python"; exit 0
 fi
