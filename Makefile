@@ -39,6 +39,7 @@ test-py: ## the pytest tests only
 	$(BIN)/pytest $${CI:+-q -rfE}
 
 bench: setup ## measure the suite against bare curl on a real server; writes bench/report.md and bench/report.json
+	@$(BIN)/pip install -q -e '.[bench]' # the plotting library, for make bench only
 	@scripts/make/bench-report.sh
 
 MODEL ?=

@@ -2,11 +2,14 @@
 # Usage: gpt-oss-query.sh [options] [PROMPT | -]
 # Summary: send one prompt to the running llama-server and print only the completion.
 #
-# The minimal-overhead path: Bash and a single curl, no Python and no jq. The prompt
-# is PROMPT, or stdin when PROMPT is `-` or absent and stdin is not a terminal; from
-# stdin one trailing newline is dropped, so `echo "1+1=" | gpt-oss-query.sh` sends what
-# `gpt-oss-query.sh "1+1="` sends. Any other byte reaches the server as given (NUL bytes
-# excepted: Bash cannot hold them). Put `--` before a PROMPT that starts with `-`.
+# The minimal-overhead path: Bash and a single curl, no Python and no jq; only a prompt
+# or reply of 64 KB or more (a prompt with non-ASCII text from 16 KB) is escaped or read
+# by one Python process, so that the cost stays linear in the size (the same bytes).
+# The prompt is PROMPT, or stdin when PROMPT is `-` or absent and stdin is not a
+# terminal; from stdin one trailing newline is dropped, so `echo "1+1=" |
+# gpt-oss-query.sh` sends what `gpt-oss-query.sh "1+1="` sends. Any other byte reaches
+# the server as given (NUL bytes excepted: Bash cannot hold them); it must be UTF-8.
+# Put `--` before a PROMPT that starts with `-`.
 #
 # Options:
 #   -n, --max-tokens N     tokens to generate (default 8)
@@ -88,12 +91,10 @@ if ! $have_prompt; then
   fi
   # Only the first BULK_BYTES here: a longer prompt goes from stdin to json_bulk.
   bulk_read_prompt prompt
-  $BULK_MORE && BULK_PROMPT=stdin
-elif bulk_wanted "$prompt"; then
-  BULK_PROMPT=arg
 fi
+[[ -n $BULK_PROMPT ]] || ! bulk_wanted "$prompt" || BULK_PROMPT=var
 [[ -n $prompt ]] || usage_error "the prompt is empty"
-[[ -n $BULK_PROMPT ]] || require_utf8 "the prompt" "$prompt"
+[[ -n $BULK_PROMPT ]] || require_utf8 "the prompt" "$prompt" # json_bulk checks the others
 
 # JSON numbers: no leading zeros, no bare leading dot (the checks above allow both).
 max_tokens=$((10#$max_tokens))
@@ -111,9 +112,12 @@ fields=
 $want_json || fields=',"response_fields":["content","truncated"]'
 BULK_PREFIX='{"prompt":"'
 BULK_SUFFIX="\",\"n_predict\":$max_tokens,\"temperature\":$temperature,\"cache_prompt\":true$fields}"
-if [[ -z $BULK_PROMPT ]]; then
+if [[ -n $BULK_PROMPT ]]; then
+  use_libs bulk
+  bulk_body_file
+else
   if [[ $prompt == *[\"\\$'\x01'-$'\x1f']* ]]; then
-    use_libs json
+    use_libs json_escape
     json_escape_to prompt "$prompt"
   fi
   # shellcheck disable=SC2034 # request_open sends it
@@ -143,23 +147,30 @@ if [[ $http != 200 ]]; then
   die_on_http_error "$http" "$url" "retry shortly" /completion
 fi
 
-# The reply llama-server sends for response_fields, with no escape in the text but
-# newlines, is read right here; anything else by json.sh.
+# The reply llama-server sends for response_fields, with no escapes in the text but the
+# common \n, \t and \", is read right here (a `"` in a JSON string is always escaped, so
+# the text is what lies between); anything else by json.sh.
 text=${reply#'{"content":"'}
 text=${text%'","truncated":false}'}
 if ((${#text} + 32 == ${#reply})) && ! $want_json && ! $REQ_BULK; then
-  text=${text//'\n'/$'\n'}
-  if [[ $text != *[\"\\]* ]]; then
+  [[ $text == *'\n'* ]] && text=${text//'\n'/$'\n'}
+  [[ $text == *'\t'* ]] && text=${text//'\t'/$'\t'}
+  [[ $text == *'\"'* ]] && text=${text//'\"'/'"'}
+  # Any backslash left was another escape (`\\n` leaves one too): json.sh reads those.
+  if [[ $text != *\\* ]]; then
     [[ $text == *$'\n' ]] || text+=$'\n'
     printf '%s' "$text"
     exit 0
   fi
 fi
 
-use_libs json request_errors
+use_libs json
 truncated=false
 json_bool_field_to truncated "$reply" truncated || true
-warn_if_truncated "$truncated"
+if [[ $truncated == true ]]; then
+  use_libs request_errors
+  warn_if_truncated "$truncated"
+fi
 if $REQ_BULK; then # json_bulk printed the body (--json) or the text as it read them
   $want_json || $BULK_TEXT || die "$EXIT_SERVER" "the reply from $url has no \"content\" text: ${reply:0:200}"
   exit 0

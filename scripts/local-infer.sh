@@ -152,13 +152,13 @@ if $from_stdin || ! $have_prompt; then
   prompt_on_stdin=true
   if $raw; then # the first BULK_BYTES; a longer prompt goes from stdin to json_bulk
     bulk_read_prompt prompt
-    $BULK_MORE && BULK_PROMPT=stdin
   fi
 fi
 # The Harmony path reads and checks (UTF-8, not empty) the prompt itself, in linear time.
 if $raw; then
+  [[ -n $BULK_PROMPT ]] || ! bulk_wanted "$prompt" || BULK_PROMPT=var
   [[ -n $prompt ]] || usage_error "the prompt is empty"
-  [[ -n $BULK_PROMPT ]] || require_utf8 "the prompt" "$prompt"
+  [[ -n $BULK_PROMPT ]] || require_utf8 "the prompt" "$prompt" # json_bulk checks the others
 fi
 
 # JSON numbers: no leading zeros, no bare leading dot (require_number allows both).
@@ -225,13 +225,12 @@ if [[ -n $top_p ]]; then json_number_to top_p "$top_p"; BULK_SUFFIX+=",\"top_p\"
 # response_fields: only what is read below; the full reply also echoes the prompt (as
 # long as the prompt itself) and ~2 KB of settings.
 [[ $endpoint == /completion ]] &&
-  BULK_SUFFIX+=',"cache_prompt":true,"response_fields":["content","stop_type","tokens_evaluated","tokens_predicted","truncated","timings"]'
+  BULK_SUFFIX+=',"cache_prompt":true,"response_fields":["content","stop","stop_type","tokens_evaluated","tokens_predicted","truncated","timings"]'
 $stream && BULK_SUFFIX+=',"stream":true'
 BULK_SUFFIX+='}'
-if [[ $BULK_PROMPT == stdin ]]; then
+if [[ -n $BULK_PROMPT ]]; then
+  use_libs bulk
   bulk_body_file
-elif bulk_wanted "$prompt"; then
-  BULK_PROMPT=arg
 else
   prompt_json=
   json_escape_to prompt_json "$prompt"
@@ -338,11 +337,12 @@ send_stream() {
   while IFS= read -r -u "$REQ_FD" line || [[ -n $line ]]; do
     stream_line "$line"
     size+=${#line}
-    if ((size >= BULK_BYTES)) && bulk_ready; then
+    if ((size >= BULK_STREAM_BYTES)) && bulk_ready; then
       # A long stream: json_bulk reads the rest (Bash reads a pipe byte by byte), prints
       # each piece as it comes, and hands back the final event, how the text ended and
       # the lines that were not events.
       local -a opts=(--text-key "$text_key")
+      use_libs bulk
       if $want_json; then bulk_temp text_file; opts+=(--json-text-file "$text_file"); else opts+=(--print-fd 4); fi
       { out=$(py_main json_bulk sse "${opts[@]}" <&"$REQ_FD"); } 4>&1
       [[ -n ${out%%$'\n'*} ]] && stream_final=${out%%$'\n'*} stream_events=true stream_complete=true

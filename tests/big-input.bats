@@ -17,19 +17,28 @@ setup() { common_setup; }
 teardown() { common_teardown; }
 
 # write_bytes FILE SIZE [utf8] → SIZE bytes cycling through every byte value 1-255 (not
-# valid UTF-8), or with `utf8` a valid UTF-8 text holding every ASCII byte 1-127,
-# quotes, backslashes and 2-, 3- and 4-byte characters. Never ends in a newline.
+# UTF-8), or with `utf8` UTF-8 text holding every byte value UTF-8 can carry: 0x01-0x7f,
+# every continuation byte 0x80-0xbf and every lead byte 0xc2-0xf4 (0xc0, 0xc1 and
+# 0xf5-0xff never occur in UTF-8), quotes, backslashes, `\u0041` as text, emoji. Never
+# ends in a newline.
 write_bytes() {
   python3 - "$@" <<'PY'
 import sys
 path, size = sys.argv[1], int(sys.argv[2])
 if len(sys.argv) > 3:
-    unit = (bytes(range(1, 128)) + 'é "q" \\ 日本 😀 \\u0041\n'.encode()) * 3
+    chars = [chr(c) for c in range(1, 0x800)]  # ASCII, leads 0xc2-0xdf, all continuations
+    chars += [chr(lead << 12 | (0x0AB if lead == 0xD else 0x8AB)) for lead in range(16)]  # 0xe0-0xef
+    chars += ["\ud7ff", "\uffff"] + [chr(c) for c in (0x10000, 0x40000, 0x80000, 0xC0000, 0x10FFFF)]
+    unit = ("".join(chars) + ' "q" \\ \\u0041 😀\n').encode()
 else:
     unit = bytes(range(1, 256))
 data = (unit * (size // len(unit) + 1))[:size]
-while data.endswith(b"\n") or data[-1:] in (b"\xc3", b"\xe6", b"\xf0"):
-    data = data[:-1] + b"x"
+text = data.decode("utf-8", "ignore") if len(sys.argv) > 3 else None
+if text is not None:
+    data = text.rstrip("\n").encode()
+    data += b"x" * (size - len(data))
+else:
+    data = data.rstrip(b"\n")
 open(path, "wb").write(data)
 PY
 }
@@ -58,24 +67,39 @@ if got != want:
 PY
 }
 
-@test "query: prompts of every byte but NUL reach the server exact, from 1 KB to 4 MB" {
-  start_stub STUB_N_CTX=100000000
+@test "query: UTF-8 prompts of every byte value UTF-8 carries reach the server exact, from 1 KB to 4 MB" {
+  start_stub STUB_N_CTX=100000000 STUB_REPLY=' ok'
   local size
   for size in 1000 $((BULK_BYTES - 1)) $BULK_BYTES $((BULK_BYTES + 1)) 1000000 4000000; do
-    write_bytes "$BATS_TEST_TMPDIR/p" "$size"
-    # Not UTF-8: the stub answers 500 as llama-server does; what it received is the point.
+    write_bytes "$BATS_TEST_TMPDIR/p" "$size" utf8
     run --separate-stderr "$QUERY" <"$BATS_TEST_TMPDIR/p"
-    assert_failure 6
+    assert_success
+    assert_output ' ok'
     sent_prompt_is "$BATS_TEST_TMPDIR/p" || fail "$size bytes"
   done
 }
 
-@test "query: UTF-8 prompts of every ASCII byte arrive exact and get their answer, from stdin and as an argument" {
+@test "query: a prompt that is not UTF-8 is refused (exit 2, nothing sent) at every size" {
+  start_stub
+  local size
+  for size in 1000 $((BULK_BYTES - 1)) $((BULK_BYTES + 1)) 4000000; do
+    write_bytes "$BATS_TEST_TMPDIR/p" "$size"
+    run --separate-stderr "$QUERY" <"$BATS_TEST_TMPDIR/p"
+    assert_failure 2
+    assert_equal "$stderr" "gpt-oss-query.sh: the prompt is not UTF-8 text (see gpt-oss-query.sh --help)"
+  done
+  write_bytes "$BATS_TEST_TMPDIR/p" 100000
+  run --separate-stderr "$QUERY" "$(cat "$BATS_TEST_TMPDIR/p")"
+  assert_failure 2
+  assert_equal "$(stub_request_count)" 0
+}
+
+@test "query: one trailing newline of stdin is dropped on both sides of the threshold; an argument keeps it" {
   start_stub STUB_N_CTX=100000000 STUB_REPLY=' ok'
   local size
-  for size in 1000 $BULK_BYTES 4000000; do
+  for size in 1000 20000 $BULK_BYTES 4000000; do
     write_bytes "$BATS_TEST_TMPDIR/p" "$size" utf8
-    { cat "$BATS_TEST_TMPDIR/p"; echo; } >"$BATS_TEST_TMPDIR/stdin" # one newline is dropped
+    { cat "$BATS_TEST_TMPDIR/p"; echo; } >"$BATS_TEST_TMPDIR/stdin"
     run --separate-stderr "$QUERY" <"$BATS_TEST_TMPDIR/stdin"
     assert_success
     assert_output ' ok'
@@ -91,20 +115,24 @@ PY
   sent_prompt_is "$BATS_TEST_TMPDIR/p"
 }
 
-@test "local-infer --raw: 4 MB of every byte but NUL arrive exact (plain, --stream, --json, OpenAI backend)" {
+@test "local-infer --raw: 4 MB of every byte value UTF-8 carries arrive exact (plain, --stream, --json, OpenAI backend)" {
   start_stub STUB_N_CTX=100000000
-  write_bytes "$BATS_TEST_TMPDIR/p" 4000000
+  write_bytes "$BATS_TEST_TMPDIR/p" 4000000 utf8
   local flags
   for flags in "" "--stream" "--json" "--backend openai"; do
     # shellcheck disable=SC2086 # the flags are words
     run --separate-stderr "$INFER" --raw $flags <"$BATS_TEST_TMPDIR/p"
-    assert_failure 6
+    assert_success
     sent_prompt_is "$BATS_TEST_TMPDIR/p" || fail "--raw $flags"
   done
-  write_bytes "$BATS_TEST_TMPDIR/p" 100000
+  write_bytes "$BATS_TEST_TMPDIR/p" 100000 utf8
   run --separate-stderr "$INFER" --raw --stream "$(cat "$BATS_TEST_TMPDIR/p")"
-  assert_failure 6
+  assert_success
   sent_prompt_is "$BATS_TEST_TMPDIR/p"
+  write_bytes "$BATS_TEST_TMPDIR/p" 4000000 # not UTF-8
+  run --separate-stderr "$INFER" --raw <"$BATS_TEST_TMPDIR/p"
+  assert_failure 2
+  assert_equal "$stderr" "local-infer.sh: the prompt is not UTF-8 text (see local-infer.sh --help)"
 }
 
 @test "local-infer --raw: a 4 MB stdin prompt is sent again whole after a 503" {
@@ -148,7 +176,7 @@ PY
     "$QUERY" -n 100000000 x >"$BATS_TEST_TMPDIR/out"
     cmp "$BATS_TEST_TMPDIR/out" "$want" || fail "query, $size bytes"
     "$QUERY" --json -n 100000000 x >"$BATS_TEST_TMPDIR/out"
-    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d["content"] + "\n" != open(sys.argv[2], encoding="utf-8").read())' \
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit((d["content"] + "\n").encode() != open(sys.argv[2], "rb").read())' \
       "$BATS_TEST_TMPDIR/out" "$want" || fail "query --json, $size bytes"
     "$INFER" --raw -n 100000000 x >"$BATS_TEST_TMPDIR/out"
     cmp "$BATS_TEST_TMPDIR/out" "$want" || fail "--raw, $size bytes"
@@ -157,7 +185,7 @@ PY
     for flags in --json "--stream --json"; do
       # shellcheck disable=SC2086 # the flags are words
       "$INFER" --raw $flags -n 100000000 x >"$BATS_TEST_TMPDIR/out"
-      python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(d["text"] + "\n" != open(sys.argv[2], encoding="utf-8").read())' \
+      python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit((d["text"] + "\n").encode() != open(sys.argv[2], "rb").read())' \
         "$BATS_TEST_TMPDIR/out" "$want" || fail "--raw $flags, $size bytes"
     done
   done
@@ -173,11 +201,22 @@ json_bulk() {
 }
 
 @test "json.sh and json_bulk escape every byte but NUL to the same JSON" {
-  write_bytes "$BATS_TEST_TMPDIR/p" 100000
-  in_plain_bash 'IFS= read -r -d "" p <"$BATS_TEST_TMPDIR/p" || true; json_escape_to e "$p"; printf "%s" "$e"' \
-    >"$BATS_TEST_TMPDIR/bash"
-  json_bulk escape --keep-newline <"$BATS_TEST_TMPDIR/p" >"$BATS_TEST_TMPDIR/python"
-  cmp "$BATS_TEST_TMPDIR/bash" "$BATS_TEST_TMPDIR/python"
+  local kind
+  for kind in "" utf8; do
+    write_bytes "$BATS_TEST_TMPDIR/p" 100000 $kind
+    in_plain_bash 'IFS= read -r -d "" p <"$BATS_TEST_TMPDIR/p" || true; json_escape_to e "$p"; printf "%s" "$e"' \
+      >"$BATS_TEST_TMPDIR/bash"
+    # escape() passes any bytes through; the command refuses a prompt that is not UTF-8.
+    "$SUITE_ROOT/.venv/bin/python" -E -S -c 'import sys; sys.path.insert(0, sys.argv[1]); from gpt_oss_suite.json_bulk import escape; sys.stdout.buffer.write(escape(sys.stdin.buffer.read()))' \
+      "$SUITE_ROOT/py" <"$BATS_TEST_TMPDIR/p" >"$BATS_TEST_TMPDIR/python"
+    cmp "$BATS_TEST_TMPDIR/bash" "$BATS_TEST_TMPDIR/python" || fail "${kind:-bytes}"
+  done
+  run json_bulk escape --keep-newline <"$BATS_TEST_TMPDIR/p"
+  assert_success
+  assert_output "$(cat "$BATS_TEST_TMPDIR/bash")"
+  write_bytes "$BATS_TEST_TMPDIR/p" 300 # bytes 0x80-0xff too: not UTF-8
+  run json_bulk escape <"$BATS_TEST_TMPDIR/p"
+  assert_failure 3
 }
 
 @test "json.sh and json_bulk read the same text from \\u escapes, lone surrogates, \\u0000 and raw bytes" {

@@ -41,7 +41,10 @@ json_field() { # json_field JSON EXPR → python evaluates EXPR on the parsed JS
   local pid
   pid=$(json_field "$output" 'd["pid"]')
   assert_equal "$(json_field "$output" '" ".join(d["argv"][-4:])')" "-lm none -fa on"
-  assert_equal "$(json_field "$output" 'd["n_ctx_per_slot"]')" 256
+  # The default layout (unified pool, 12288 per request), capped by SmolLM2's own
+  # training context (8192): not a divided pool, so no restart.
+  assert_equal "$(json_field "$output" 'd["n_ctx_per_slot"], d["kv_unified"]')" "8192 True"
+  [[ "$stderr" != *"restarting"* ]]
   assert_equal "$(json_field "$output" 'd["slots"]')" 4
   run completion "The capital of France is" 8
   assert_success

@@ -32,15 +32,21 @@
 #       where it went; fd 4 is the caller's stdout (`--print-fd 4`), and
 #       `--json-text-to VAR` sets VAR to a new temporary file for --json-text-file.
 #   bulk_temp VAR → VAR = a new temporary file, removed when the script exits.
+# bulk_body_file and bulk_temp (and request_read's long-reply half) are in bulk.sh,
+# sourced only when a long prompt or reply comes up (`use_libs bulk`): every line a
+# short query parses costs it time.
 
 # Measured (docs/performance.md, "Where the time goes"): json_bulk starts in ~10 ms;
 # Bash escapes 64 KB of prompt in about that and then grows faster than the size, and
 # checks UTF-8 (require_utf8) at ~0.7 ms per KB of non-ASCII text.
 BULK_BYTES=65536
 BULK_UTF8_BYTES=16384
+# A stream is read by Bash a byte at a time (read(2) cannot stop at a newline on a pipe)
+# and each event parsed on its own: ~0.3 ms per event. From this many bytes of events
+# (~60 of them) on, json_bulk reads the rest (local-infer.sh --raw --stream).
+BULK_STREAM_BYTES=8192
 BULK_PROMPT='' BULK_PREFIX='' BULK_SUFFIX='' BULK_TEXT=false BULK_BODY_FILE=''
 REQ_FD='' REQ_PID='' REQ_BULK=false
-_bulk_temps=()
 
 bulk_ready() { [[ -x $SUITE_ROOT/.venv/bin/python ]]; }
 bulk_wanted() {
@@ -62,24 +68,6 @@ bulk_read_prompt() {
   printf -v "$1" '%s' "$_bulk_in"
 }
 
-bulk_body_file() {
-  local status=0
-  local -a opts=(--prefix "$BULK_PREFIX" --suffix "$BULK_SUFFIX" --head-fd 3)
-  bulk_temp BULK_BODY_FILE
-  if [[ $BULK_PROMPT == stdin ]]; then
-    py_main json_bulk escape "${opts[@]}" 3<<<"$prompt" >"$BULK_BODY_FILE" || status=$?
-  else # all of it in $prompt: a last newline is part of it
-    py_main json_bulk escape "${opts[@]}" --keep-newline 3<<<"$prompt" </dev/null \
-      >"$BULK_BODY_FILE" || status=$?
-  fi
-  case $status in
-    0) BULK_PROMPT='file' ;;
-    2) usage_error "the prompt is empty" ;;
-    3) usage_error "the prompt is not UTF-8 text" ;; # require_utf8's words
-    *) die "$EXIT_ERROR" "could not prepare the request (json_bulk exit $status)" ;;
-  esac
-}
-
 request_open() {
   local url=$1
   shift
@@ -93,27 +81,12 @@ request_open() {
 }
 
 request_read() {
-  local LC_ALL=C head='' rest='' meta out
+  local LC_ALL=C head='' rest='' meta
   BULK_TEXT=false REQ_BULK=false
   IFS= read -r -N "$BULK_BYTES" -u "$REQ_FD" head || true
   if ((${#head} >= BULK_BYTES)) && bulk_ready; then
-    REQ_BULK=true
-    local -a opts=()
-    while (($#)); do
-      if [[ $1 == --json-text-to ]]; then # a file made only now, when it is needed
-        bulk_temp "$2"
-        opts+=(--json-text-file "${!2}")
-      else
-        opts+=("$1" "$2")
-      fi
-      shift 2
-    done
-    { out=$(py_main json_bulk reply --head-fd 3 "${opts[@]}" 3<<<"$head" <&"$REQ_FD"); } 4>&1
-    meta=${out%%$'\n'*}
-    out=${out#*$'\n'}
-    [[ ${out%%$'\n'*} == text ]] && BULK_TEXT=true
-    reply=
-    [[ $out == *$'\n'* ]] && reply=${out#*$'\n'}
+    use_libs bulk
+    bulk_read_reply "$@" # sets meta, reply, REQ_BULK, BULK_TEXT
   else
     if ((${#head} >= BULK_BYTES)); then
       IFS= read -r -N 2147483647 -u "$REQ_FD" rest || true
@@ -129,12 +102,4 @@ request_read() {
   wait "$REQ_PID" || curl_status=$?
   http=${meta%% *}
   curl_error=${meta#* }
-}
-
-bulk_temp() {
-  local _bulk_file
-  _bulk_file=$(mktemp "${TMPDIR:-/tmp}/gpt-oss-bulk.XXXXXX")
-  ((${#_bulk_temps[@]})) || trap 'rm -f "${_bulk_temps[@]}"' EXIT
-  _bulk_temps+=("$_bulk_file")
-  printf -v "$1" '%s' "$_bulk_file"
 }

@@ -53,18 +53,24 @@ timed_completion() { # timed_completion URL BODY_FILE [TIMEOUT]
   local -a opts=(-w $'\n\037%{http_code}')
   TR_TIMEOUT=${3:-0}
   [[ $TR_TIMEOUT =~ ^0*\.?0*$ ]] || opts+=(--max-time "$TR_TIMEOUT")
+  # curl writes into a FIFO next to the body file (one per process: bench clients run
+  # side by side), made once. Not a process substitution: Bash 5.2 keeps ~50 bytes for
+  # every one it ran, which a 10000-run bench would add up; a background job it forgets.
+  local fifo="${body_file%/*}/.timed-request.$BASHPID.fifo"
+  [[ -p $fifo ]] || mkfifo -m 600 "$fifo"
   # `Expect:` off: no 100-continue round trip for a long prompt. The key goes through a
   # here-string on fd 3 (a pipe, no extra process), never through argv.
   TR_T0=${EPOCHREALTIME/[.,]/}
   if [[ -n ${GPT_OSS_API_KEY:-} ]]; then
-    exec {fd}< <(exec curl -4 -s -N "${opts[@]}" -H 'Content-Type: application/json' -H 'Expect:' \
+    curl -4 -s -N "${opts[@]}" -H 'Content-Type: application/json' -H 'Expect:' \
       -H @/dev/fd/3 --data-binary "@$body_file" "$url/completion" \
-      3<<<"Authorization: Bearer $GPT_OSS_API_KEY")
+      3<<<"Authorization: Bearer $GPT_OSS_API_KEY" >"$fifo" &
   else
-    exec {fd}< <(exec curl -4 -s -N "${opts[@]}" -H 'Content-Type: application/json' -H 'Expect:' \
-      --data-binary "@$body_file" "$url/completion")
+    curl -4 -s -N "${opts[@]}" -H 'Content-Type: application/json' -H 'Expect:' \
+      --data-binary "@$body_file" "$url/completion" >"$fifo" &
   fi
   pid=$!
+  exec {fd}<"$fifo"
   read -r -N 1 -u "$fd" first || true
   TR_T1=${EPOCHREALTIME/[.,]/}
   read -r -N 2147483647 -u "$fd" rest || true

@@ -17,7 +17,6 @@ import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no *_proxy from env
 
 

@@ -433,6 +433,15 @@ class Recorder:
 # --------------------------------------------------------------------------- replies
 
 
+def _only_fields(reply: dict, request: dict) -> dict:
+    """/completion's `response_fields`: the reply (each streamed event too) keeps only the
+    listed keys, as the real server does (a key it leaves out is simply absent)."""
+    fields = request.get("response_fields")
+    if not isinstance(fields, list) or not fields:
+        return reply
+    return {key: reply[key] for key in fields if isinstance(key, str) and key in reply}
+
+
 def _slot_of(request: dict) -> int:
     """The slot that served a request: the one it asked for (`id_slot`), else STUB_ID_SLOT
     (default 0), the way the real server reports the slot it picked."""
@@ -818,7 +827,10 @@ class Handler(BaseHTTPRequestHandler):
         if request.get("stream"):
             self._stream(kind, request, done)
         else:
-            self._send_json(200, self._final(kind, request, done, streamed=False))
+            final = self._final(kind, request, done, streamed=False)
+            if kind == "native":
+                final = _only_fields(final, request)
+            self._send_json(200, final)
 
     # ---- completion shapes
 
@@ -918,10 +930,11 @@ class Handler(BaseHTTPRequestHandler):
             chunk = self._chunk(kind, done, piece, first=False)
             if kind == "native":
                 chunk["tokens_predicted"] = k + 1
+                chunk = _only_fields(chunk, request)
             self._send_event(chunk)
         final = self._final(kind, request, done, streamed=True)
         if kind == "native":
-            self._send_event(final)
+            self._send_event(_only_fields(final, request))
             return
         choice = final["choices"][0]
         if kind == "chat":
