@@ -135,4 +135,5 @@ complete_zsh() {
   assert_output $'start\nstop'
   run complete_zsh "gpt-oss-bench.sh --prompt-f"
   assert_output --prompt-file
+  [[ -c /dev/null ]] || fail "/dev/null is no longer a device after zsh ran compinit"
 }

@@ -78,13 +78,13 @@ PY
   assert_equal "$stderr" "gpt-oss-query.sh: the prompt is 601 tokens but the per-slot context is 256 tokens; raise GPT_OSS_CTX (and restart the server) or shorten the prompt"
 }
 
-@test "real server: a 100 KB prompt on stdin (the json_bulk path) arrives whole: exit 5 counting all of its tokens" {
+@test "real server: a prompt over 64 KB on stdin (the json_bulk path) arrives whole: exit 5 counting all of its tokens" {
   # Above request.sh's 64 KB the prompt is escaped by Python; the server's own token
   # count of what it received must equal /tokenize's count of the file.
   python3 -c '
 import sys
 line = "The \"quick\" brown\\ fox é 日本 😀 {\"k\": [1]}\n"
-sys.stdout.write((line * (100_000 // len(line.encode()) + 1))[:30000] + "end")' >"$BATS_TEST_TMPDIR/prompt"
+sys.stdout.write((line * (100_000 // len(line.encode()) + 1))[:70000] + "end")' >"$BATS_TEST_TMPDIR/prompt"
   [[ $(wc -c <"$BATS_TEST_TMPDIR/prompt") -gt 65536 ]]
   run --separate-stderr "$QUERY" <"$BATS_TEST_TMPDIR/prompt"
   assert_failure 5

@@ -392,3 +392,15 @@ EOF
   assert_success
   assert_output " 2"
 }
+
+@test "the trimmed reply's fast path gets \\n, \\t, \\\" right and leaves \\\\n and others to the JSON reader" {
+  local body
+  for body in '{"content":"a\nb\tc\"d","truncated":false}' '{"content":"x\\ny \\\\ \u00e9\/","truncated":false}'; do
+    printf '%s' "$body" >"$BATS_TEST_TMPDIR/reply"
+    common_teardown
+    start_canned 200 "$BATS_TEST_TMPDIR/reply"
+    run --separate-stderr "$QUERY" --url "$CANNED_URL" "x"
+    assert_success
+    assert_output "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["content"])' "$body")"
+  done
+}

@@ -133,7 +133,7 @@ output_json() { # output_json EXPR → evaluates EXPR on the JSON in $output as 
   assert_output "2"
   [[ $(body_get 1 p) == /completion ]]
   [[ $(body_get 1 'json.dumps(b, sort_keys=True)') == \
-    '{"cache_prompt": true, "model": "gpt-oss-20b", "n_predict": 16, "prompt": "1+1=", "response_fields": ["content", "stop_type", "tokens_evaluated", "tokens_predicted", "truncated", "timings"], "temperature": 0}' ]]
+    '{"cache_prompt": true, "model": "gpt-oss-20b", "n_predict": 16, "prompt": "1+1=", "response_fields": ["content", "stop", "stop_type", "tokens_evaluated", "tokens_predicted", "truncated", "timings"], "temperature": 0}' ]]
 }
 
 @test "documented tools command works as pasted (GPT_OSS_URL, Harmony with tools)" {

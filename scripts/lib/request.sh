@@ -43,8 +43,9 @@ BULK_BYTES=65536
 BULK_UTF8_BYTES=16384
 # A stream is read by Bash a byte at a time (read(2) cannot stop at a newline on a pipe)
 # and each event parsed on its own: ~0.3 ms per event. From this many bytes of events
-# (~60 of them) on, json_bulk reads the rest (local-infer.sh --raw --stream).
-BULK_STREAM_BYTES=8192
+# (~15 of them: a short answer stays in Bash) on, json_bulk reads the rest
+# (local-infer.sh --raw --stream); its start-up is then less than Bash's next 8 KB.
+BULK_STREAM_BYTES=2048
 BULK_PROMPT='' BULK_PREFIX='' BULK_SUFFIX='' BULK_TEXT=false BULK_BODY_FILE=''
 REQ_FD='' REQ_PID='' REQ_BULK=false
 

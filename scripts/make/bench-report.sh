@@ -102,7 +102,7 @@ printf '{"prompt":"%s","n_predict":8,"temperature":0,"cache_prompt":true,"respon
 # 1 and 2: the clients' overhead against bare curl, interleaved
 progress "1/6 gpt-oss-query.sh vs curl ($runs runs each)"
 raw_body="$scratch/raw.json"
-printf '{"prompt":"%s","n_predict":16,"temperature":0,"cache_prompt":true,"response_fields":["content","stop_type","tokens_evaluated","tokens_predicted","truncated","timings"]}' \
+printf '{"prompt":"%s","n_predict":16,"temperature":0,"cache_prompt":true,"response_fields":["content","stop","stop_type","tokens_evaluated","tokens_predicted","truncated","timings"]}' \
   "$prompt" >"$raw_body"
 for ((i = 0; i < runs; i++)); do
   time_ms a bare_curl /completion "$query_body"

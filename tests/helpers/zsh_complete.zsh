@@ -8,6 +8,8 @@
 zmodload zsh/zpty || exit 1
 zmodload zsh/datetime
 fpath_dir=$1 line=$2
+dump=$(mktemp -d)/zcompdump
+trap 'rm -rf "${dump:h}"' EXIT
 
 # read_until MARKER → reads the terminal into $output until MARKER shows up (10 s at most)
 read_until() {
@@ -28,7 +30,9 @@ read_until() {
 complete_once() {
   output=""
   zpty z zsh -f -i
-  zpty -w z "fpath=(${(q)fpath_dir} \$fpath); autoload -Uz compinit; compinit -u -D -d /dev/null"
+  # -D: no dump file. Never name /dev/null as the dump (-d): compinit may replace the
+  # file it is given, and as root that turns /dev/null into a regular file.
+  zpty -w z "fpath=(${(q)fpath_dir} \$fpath); autoload -Uz compinit; compinit -u -D -d ${(q)dump}"
   zpty -w z 'zstyle ":completion:*" list-grouped false; zstyle ":completion:*" menu no'
   zpty -w z 'compadd() {
     if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return $?; fi
