@@ -43,7 +43,7 @@ json_field() { # json_field JSON EXPR → python evaluates EXPR on the parsed JS
   assert_equal "$(json_field "$output" '" ".join(d["argv"][-4:])')" "-lm none -fa on"
   # The default layout (unified pool, 12288 per request), capped by SmolLM2's own
   # training context (8192): not a divided pool, so no restart.
-  assert_equal "$(json_field "$output" 'd["n_ctx_per_slot"], d["kv_unified"]')" "8192 True"
+  assert_equal "$(json_field "$output" '(d["n_ctx_per_slot"], d["kv_unified"])')" "(8192, True)"
   [[ "$stderr" != *"restarting"* ]]
   assert_equal "$(json_field "$output" 'd["slots"]')" 4
   run completion "The capital of France is" 8
