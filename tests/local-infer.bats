@@ -673,3 +673,14 @@ src/app.py
   assert_failure 5
   [[ "$stderr" == "gpt-oss-query.sh: the server's $why"* ]]
 }
+
+@test "raw --stream: a long stream (read by the Python core past 2 KB) ends cleanly on both backends" {
+  local reply
+  reply=$(printf 'word%d ' $(seq 1 300))
+  start_stub STUB_REPLY="$reply" -c 8192 -np 1
+  for backend in gpt-oss openai; do
+    run --separate-stderr "$SCRIPT" --backend "$backend" --raw --stream -n 400 x
+    assert_success
+    assert_output "${reply}"
+  done
+}

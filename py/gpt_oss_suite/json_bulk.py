@@ -36,7 +36,7 @@ Commands (the Bash side is scripts/lib/request.sh):
   sse [--text-key KEY] [--print-fd N] [--json-text-file F]
       Reads the rest of a server-sent-event stream on stdin (`data: {...}` lines). Each
       event's text goes to --print-fd as soon as it is read; F gets all of it
-      JSON-escaped. stdout: the last event that has "timings" or "stop_type" (or an
+      JSON-escaped. stdout: the last event that ends a stream (FINAL_MARKS; or an
       empty line); `newline`, `text` or `none` (how the last text piece ended: was there
       one); then the lines that were not events (at most 64 KB of them, but every line
       starting with byte 0x1f, the caller's own markers) as they came.
@@ -284,6 +284,19 @@ def _decode_events(chunks: list[bytes]) -> tuple[list[Any], bool]:
     return values, raw_inside
 
 
+# The event that ends a stream: llama.cpp's last /completion event ("stop": true, and
+# unless response_fields left them out "stop_type" and "timings"), or an OpenAI-style
+# chunk with a finish_reason (other servers put a space after each colon).
+FINAL_MARKS = (
+    b'"timings"',
+    b'"stop_type"',
+    b'"stop":true',
+    b'"stop": true',
+    b'"finish_reason":"',
+    b'"finish_reason": "',
+)
+
+
 def read_sse(batches: Iterator[list[bytes]], key: str, print_to, json_text_file) -> bytes:
     """What `sse` prints on stdout (see the module doc)."""
     final = b""
@@ -305,7 +318,7 @@ def read_sse(batches: Iterator[list[bytes]], key: str, print_to, json_text_file)
                 pieces = [find_text(v, key) for v in values]
             pieces = [piece for piece in pieces if type(piece) is str and piece]
             for chunk in reversed(chunks):  # the last event with the stop reason counts
-                if b'"timings"' in chunk or b'"stop_type"' in chunk:
+                if any(mark in chunk for mark in FINAL_MARKS):
                     final = chunk
                     break
             for line in lines:

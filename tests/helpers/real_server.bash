@@ -57,14 +57,26 @@ _real_server_fail() { # _real_server_fail LOG message...
 start_real_server() {
   local model_name=${1:?start_real_server MODEL_NAME [llama-server args...]}
   shift
-  local binary model port log pid http deadline
+  local binary model port log
   binary=$("$REAL_SUITE_ROOT/scripts/provision/llama-server.sh") ||
     _real_server_fail "" "scripts/provision/llama-server.sh found no llama-server" || return 1
   model=$("$REAL_SUITE_ROOT/scripts/provision/models.sh" "$model_name") ||
     _real_server_fail "" "scripts/provision/models.sh $model_name failed" || return 1
-  port=$(_real_free_port) || return 1
-  log="$BATS_FILE_TMPDIR/real-llama-server-$model_name-$port.log"
+  # A port found free can be taken again before the server binds it (other tests start
+  # servers too): on "couldn't bind" the start is tried again on another port.
+  for _ in 1 2 3; do
+    port=$(_real_free_port) || return 1
+    log="$BATS_FILE_TMPDIR/real-llama-server-$model_name-$port.log"
+    _real_server_launch "$model_name" "$binary" "$model" "$port" "$log" "$@" && return 0
+    grep -q "couldn't bind" "$log" 2>/dev/null || return 1
+  done
+  return 1
+}
 
+# _real_server_launch NAME BINARY MODEL PORT LOG ARGS... → one start, as start_real_server says
+_real_server_launch() {
+  local model_name=$1 binary=$2 model=$3 port=$4 log=$5 pid http deadline
+  shift 5
   # The server reads LLAMA_ARG_* and LLAMA_API_KEY from the environment; a developer's
   # settings must not change what the tests see. fd 3 is closed so bats does not wait
   # for the background server at the end of the file.
