@@ -200,7 +200,7 @@ TOOLS_MIN_CTX=1100
 choose_context() {
   local bin=$1 kvu_flag=$2 per_slot_flag=$3 honoured
   kv_flags=() unified=0 expect_slot_ctx=0
-  honoured=$(dialect_fact "$bin" kvu_honoured)
+  honoured=$(dialect_fact "$bin" kvu_shared)
   case "$kv_unified" in
     1) unified=1 ;;
     0) ctx_why="GPT_OSS_KV_UNIFIED=0" ;;
@@ -462,14 +462,14 @@ if ((unified && expect_slot_ctx)) && [[ "$slot_ctx" =~ ^[0-9]+$ ]]; then
   [[ "$models" =~ \"n_ctx_train\":[[:space:]]*([0-9]+) ]] && ((BASH_REMATCH[1] < expect_slot_ctx)) &&
     expect_slot_ctx=${BASH_REMATCH[1]}
   if ((slot_ctx < expect_slot_ctx)); then
-    dialect_fact "$binary" kvu_honoured no
+    dialect_fact "$binary" kvu_shared no
     say "this llama-server divides -kvu per slot (/props n_ctx $slot_ctx); restarting with $PER_REQUEST_CTX per slot (remembered for this binary)"
     stop_pid "$started_pid" 10
     build_argv "$binary" # auto now reads the fact just recorded
     say "context: -c $run_ctx: $ctx_why"
     launch_server
   else
-    dialect_fact "$binary" kvu_honoured yes
+    dialect_fact "$binary" kvu_shared yes
   fi
 fi
 now_ms t_ready

@@ -42,13 +42,13 @@ detect_dialect() {
   pick_flags jinja "$help" "" '--no-jinja' '' '--jinja' '--jinja'
   pick_flags rpc "$help" "" '--rpc' yes
   # Both dialects list -kvu; whether the server then shares the pool shows only in /props
-  # after a start (dialect_fact kvu_honoured). The per-slot cap is newer (Nov-2026).
+  # after a start (dialect_fact kvu_shared). The per-slot cap is newer (Nov-2026).
   pick_flags kvu "$help" "" '--kv-unified' '-kvu'
   pick_flags kvu_per_slot "$help" "" '--kv-unified-per-slot' '--kv-unified-per-slot'
 }
 
 # dialect_fact BINARY NAME [VALUE] → prints what was learnt about this binary by running
-# it (e.g. kvu_honoured=yes|no), or with VALUE records it. Kept next to the dialect cache,
+# it (e.g. kvu_shared=yes|no), or with VALUE records it. Kept next to the dialect cache,
 # keyed the same way, so a rebuilt binary is asked again.
 dialect_fact() {
   local file

@@ -240,10 +240,10 @@ cpu_tools=$(stat_of "$scratch/infer-tools-cpu" p50)
 cpu_added=$(awk -v a="$cpu_harmony" -v b="$cpu_raw" 'BEGIN { printf "%.1f", a - b }')
 split=$(<"$scratch/split.json") split_tools=$(<"$scratch/split-tools.json")
 split_line() { # split_line JSON → the split as one Markdown sentence
-  python3 -c 'import json, sys; d = json.loads(sys.argv[1]); print(
-    f"start-up {d[\"startup_ms\"]} ms, imports {d[\"imports_ms\"]} ms, render {d[\"render_ms\"]} ms, "
-    f"GET /props {d[\"props_ms\"]} ms, POST /tokenize {d[\"tokenize_ms\"]} ms ({d[\"prompt_tokens\"]} tokens), "
-    f"POST /completion {d[\"completion_ms\"]} ms, parse {d[\"parse_ms\"]} ms")' "$1"
+  python3 -c 'import json, sys; print(
+    "start-up {startup_ms} ms, imports {imports_ms} ms, render {render_ms} ms, GET /props"
+    " {props_ms} ms, POST /tokenize {tokenize_ms} ms ({prompt_tokens} tokens), POST"
+    " /completion {completion_ms} ms, parse {parse_ms} ms".format(**json.loads(sys.argv[1])))' "$1"
 }
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || uname -m)
@@ -295,6 +295,7 @@ model_name=${GPT_OSS_GGUF_MODEL_PATH##*/}
 
 python3 - "$out_dir/report.json" <<EOF
 import json, sys
+false, true, null = False, True, None  # the JSON pasted in below
 report = {
     "date": "$(date -u +%Y-%m-%dT%H:%MZ)", "cpu": "$cpu", "cores": $(nproc),
     "server_version": "$version", "model": "$model_name", "runs": $runs,
