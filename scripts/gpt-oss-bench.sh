@@ -11,24 +11,25 @@
 # 2x p50, the guide's paging sign. Percentiles are nearest-rank (always a measured run).
 #
 # Options:
-#   -n, --max-tokens N     tokens per request (default 8)
+#   -n, --max-tokens N     tokens per request (default: 8)
 #   -p, --prompt TEXT      the prompt (default: "Write one sentence about the sea.");
 #                          `-p -` reads it from stdin
 #       --prompt-file FILE the prompt from FILE (`-`: stdin); one trailing newline is
 #                          dropped, as gpt-oss-query.sh does for stdin
 #   -c, --concurrency K    K clients at once, each sending its share of the N runs; K
-#                          may not exceed the server's slots (default 1). The summary
+#                          may not exceed the server's slots (default: 1). The summary
 #                          adds aggregate requests/s and decode tok/s over the wall time
-#       --warmup K         K requests first, not counted (default 0)
+#       --warmup K         K requests first, not counted (default: 0)
 #       --json             the summary as JSON on stdout (shape below)
 #       --csv              the per-run rows as CSV on stdout
 #       --histogram        a text histogram of the latencies: on stdout after the text
 #                          summary, on stderr with --json/--csv (stdout stays parseable)
 #       --save FILE        also write the summary JSON, plus its per-run "rows", to FILE
 #       --compare FILE     show the change against a run saved with --save
-#       --url URL          server (default: $GPT_OSS_URL, else http://127.0.0.1:8000)
+#       --url URL          server (default: $GPT_OSS_URL, else
+#                          http://$GPT_OSS_HOST:$GPT_OSS_PORT, else http://127.0.0.1:8000)
 #       --timeout SECS     limit of each run: a request with no complete reply by then
-#                          ends the bench with exit 10 (default 60; 0 = no limit)
+#                          ends the bench with exit 10; 0 = no limit (default: 60)
 #       --version          print the suite's version and exit
 #   -h, --help             show this help
 #
@@ -64,7 +65,7 @@ set -euo pipefail
 script=${BASH_SOURCE[0]}; [[ -L $script ]] && script=$(readlink -f -- "$script"); [[ $script == */* ]] || script=./$script
 # shellcheck source=scripts/lib/common.sh
 source "${script%/*}/lib/common.sh"
-use_libs timed_request
+use_libs options timed_request
 
 runs=10
 max_tokens=8
@@ -74,6 +75,7 @@ prompt_file=
 concurrency=1
 warmup=0
 format=text
+want_json=false
 histogram=false
 save_file=
 compare_file=
@@ -82,9 +84,8 @@ timeout=60
 positional=()
 
 while (($#)); do
+  common_option "$@" && { shift "$OPT_SHIFT"; continue; } # -n --url --json --timeout...
   case $1 in
-    -n | --max-tokens) require_value "$@"; max_tokens=$2; shift 2 ;;
-    --max-tokens=*) max_tokens=${1#*=}; shift ;;
     -p | --prompt) require_value "$@"; prompt=$2; prompt_source=arg; shift 2 ;;
     --prompt=*) prompt=${1#*=}; prompt_source=arg; shift ;;
     --prompt-file) require_value "$@"; prompt_file=$2; prompt_source='file'; shift 2 ;;
@@ -93,25 +94,22 @@ while (($#)); do
     --concurrency=*) concurrency=${1#*=}; shift ;;
     --warmup) require_value "$@"; warmup=$2; shift 2 ;;
     --warmup=*) warmup=${1#*=}; shift ;;
-    --json) [[ $format == csv ]] && usage_error "--json and --csv exclude each other"; format=json; shift ;;
-    --csv) [[ $format == json ]] && usage_error "--json and --csv exclude each other"; format=csv; shift ;;
+    --csv) $want_json && usage_error "--json and --csv exclude each other"; format=csv; shift ;;
     --histogram) histogram=true; shift ;;
     --save) require_value "$@"; save_file=$2; shift 2 ;;
     --save=*) save_file=${1#*=}; shift ;;
     --compare) require_value "$@"; compare_file=$2; shift 2 ;;
     --compare=*) compare_file=${1#*=}; shift ;;
-    --url) require_value "$@"; url=$2; shift 2 ;;
-    --url=*) url=${1#*=}; shift ;;
-    --timeout) require_value "$@"; timeout=$2; shift 2 ;;
-    --timeout=*) timeout=${1#*=}; shift ;;
-    -h | --help) print_usage "$script"; exit 0 ;;
-    --version) print_version; exit 0 ;;
     --) shift; break ;;
     -?*) usage_error "unknown option '$1'" ;;
     *) positional+=("$1"); shift ;;
   esac
 done
 positional+=("$@")
+if $want_json; then
+  [[ $format != csv ]] || usage_error "--json and --csv exclude each other"
+  format=json
+fi
 ((${#positional[@]} <= 1)) || usage_error "give one N, got: ${positional[*]}"
 ((${#positional[@]} == 0)) || runs=${positional[0]}
 
@@ -168,12 +166,7 @@ color_ok 2 && show_bar=true
 
 # --- the server: up, loaded, how many slots ---
 tr_health "$url"
-case $TR_HEALTH in
-  ok) ;;
-  down) die "$EXIT_UNREACHABLE" "server not reachable at $url ($TR_ERR_MSG; is gpt-oss-fast.sh running?)" ;;
-  loading) die "$EXIT_LOADING" "the server at $url is still loading the model (HTTP 503); retry shortly" ;;
-  *) die "$EXIT_SERVER" "the server at $url answered /health with HTTP ${TR_HEALTH#http-}" ;;
-esac
+[[ $TR_HEALTH == ok ]] || die "$TR_ERR_CODE" "$TR_HEALTH_ERR"
 props=$(curl_json --max-time 10 "$url/props" 2>/dev/null) || props=
 model=
 slots=
@@ -218,9 +211,6 @@ draw_bar() { # draw_bar DONE TOTAL
   $show_bar || return 0
   local filled=$(($1 * 30 / $2))
   printf '\r\033[K%s: [%s%s] %d/%d' "$PROG" "${bar_hashes:0:filled}" "${bar_dots:0:30-filled}" "$1" "$2" >&2
-}
-ms_of() { # ms_of VAR MICROSECONDS → "123.4"
-  printf -v "$1" '%d.%d' "$(($2 / 1000))" "$(($2 % 1000 / 100))"
 }
 report_row() { # report_row LABEL ROW → the per-run line on stderr
   local label=$1 run client t0 t1 t2 tokens rest ms ttft

@@ -3,8 +3,9 @@
 # Summary: send one prompt to the running llama-server and print only the completion.
 #
 # The minimal-overhead path: Bash and a single curl, no Python and no jq; only a prompt
-# or reply of 64 KB or more (a prompt with non-ASCII text from 16 KB) is escaped or read
-# by one Python process, so that the cost stays linear in the size (the same bytes).
+# of 40 KB or more (with non-ASCII text from 16 KB) or a reply of 64 KB or more is
+# escaped or read by one Python process, so that the cost stays linear in the size (the
+# same bytes).
 # The prompt is PROMPT, or stdin when PROMPT is `-` or absent and stdin is not a
 # terminal; from stdin one trailing newline is dropped, so `echo "1+1=" |
 # gpt-oss-query.sh` sends what `gpt-oss-query.sh "1+1="` sends. Any other byte reaches
@@ -12,10 +13,11 @@
 # Put `--` before a PROMPT that starts with `-`.
 #
 # Options:
-#   -n, --max-tokens N     tokens to generate (default 8)
-#   -t, --temperature T    sampling temperature (default 0)
-#       --url URL          server (default: $GPT_OSS_URL, else http://127.0.0.1:8000)
-#       --timeout SECS     give up after SECS seconds, exit 10 (default 0: no limit)
+#   -n, --max-tokens N     tokens to generate (default: 8)
+#   -t, --temperature T    sampling temperature (default: 0)
+#       --url URL          server (default: $GPT_OSS_URL, else
+#                          http://$GPT_OSS_HOST:$GPT_OSS_PORT, else http://127.0.0.1:8000)
+#       --timeout SECS     give up after SECS seconds, exit 10; 0 = no limit (default: 0)
 #       --json             print the server's raw JSON reply instead of the text
 #       --version          print the suite's version and exit
 #   -h, --help             show this help
@@ -34,6 +36,21 @@
 # "response_fields", which trims the reply to {"content", "truncated"} (sent unless
 # --json) — the text is then a top-level field, not choices[0].text.
 set -euo pipefail
+# curl first, before the request is known: it spends ~8 ms loading ~30 shared libraries
+# before it reads a byte, and started now it does so on the other core while this script
+# parses its libraries, its options and the prompt (its whole cost on a short query).
+# It reads the rest of its configuration, the URL and the body, from stdin (`-K -`,
+# written by request_send): a script that stops before leaves it an empty one, and no
+# request is sent. -w appends the status and curl's own error text after the reply's
+# last line; `Expect:` off: no 100-continue round trip before a long body. (Under the
+# `if`, an old Bash reaches common.sh's "needs Bash 5" instead of a syntax error.)
+if ((BASH_VERSINFO[0] >= 5)); then
+  coproc curl -4 -sS -H 'Content-Type: application/json' -X POST -H 'Expect:' \
+    -w '\n%{http_code} %{errormsg}' -K - 2>/dev/null
+  # bash closes a coproc's descriptors when it reaps it: the reply is read from a copy.
+  exec {curl_out}<&"${COPROC[0]}"
+  curl_in=${COPROC[1]} curl_pid=$COPROC_PID
+fi
 # Where the libraries are, without a fork unless the script is reached through a link:
 script=${BASH_SOURCE[0]}; [[ -L $script ]] && script=$(readlink -f -- "$script"); [[ $script == */* ]] || script=./$script
 # shellcheck source=scripts/lib/common.sh
@@ -43,6 +60,8 @@ source "${script%/*}/lib/common.sh"
 LC_ALL=C
 # json.sh and request_errors.sh are sourced only when needed (a prompt to escape, a
 # reply to unescape, a failure): parsing them is a measurable part of a short query.
+# The flags stay parsed here, not by options.sh's common_option: that costs 0.5 M more
+# instructions (callgrind), +4 % of this whole Bash process.
 use_libs request
 
 max_tokens=8
@@ -89,7 +108,7 @@ if ! $have_prompt; then
   if [[ ${1-} != - && -t 0 ]]; then
     usage_error "no prompt: give it as an argument or on stdin"
   fi
-  # Only the first BULK_BYTES here: a longer prompt goes from stdin to json_bulk.
+  # Only the first BULK_PROMPT_BYTES here: a longer prompt goes from stdin to json_bulk.
   bulk_read_prompt prompt
 fi
 [[ -n $BULK_PROMPT ]] || ! bulk_wanted "$prompt" || BULK_PROMPT=var
@@ -124,12 +143,10 @@ else
   body=$BULK_PREFIX$prompt$BULK_SUFFIX
 fi
 
-# The body goes through stdin: a 200 KB prompt is over Linux's 128 KB per-argument
-# limit. -w appends the status and curl's own error text after the reply's last line.
-# `Expect:` off: no 100-continue round trip before a long body.
-curl_args=(-X POST -H 'Expect:' -w '\n%{http_code} %{errormsg}')
-[[ $timeout =~ ^0*\.?0*$ ]] || curl_args+=(--max-time "$timeout")
-request_open "$url/completion" "${curl_args[@]}"
+# The request, to the curl started above (a long body through a file, never argv).
+# shellcheck disable=SC2034 # request.sh's
+REQ_IN=$curl_in REQ_FD=$curl_out REQ_PID=$curl_pid
+request_send "$url/completion" "$timeout"
 unset body
 reply='' http='' curl_status=0 curl_error='' # request_read's results
 if $want_json; then

@@ -15,13 +15,13 @@
 # address but a loopback one prints a warning. Use it on private networks only.
 #
 # Options (flag > environment > default):
-#       --host HOST       bind address          GPT_OSS_RPC_WORKER_HOST     (127.0.0.1)
-#       --port N          port                  GPT_OSS_RPC_WORKER_PORT     (50052)
-#   -t, --threads N       CPU threads           GPT_OSS_RPC_WORKER_THREADS  (the worker's: half the cores)
+#       --host HOST       bind address          GPT_OSS_RPC_WORKER_HOST     (default: 127.0.0.1)
+#       --port N          port                  GPT_OSS_RPC_WORKER_PORT     (default: 50052)
+#   -t, --threads N       CPU threads           GPT_OSS_RPC_WORKER_THREADS  (default: the worker's own, half the cores)
 #       --cache           keep received tensors on disk (ggml-rpc-server -c), so the
 #                         next server start sends less; in $LLAMA_CACHE/rpc, else
-#                         ~/.cache/llama.cpp/rpc; 1 turns it on  GPT_OSS_RPC_WORKER_CACHE (0)
-#       --timeout SECS    start-up limit        GPT_OSS_RPC_WORKER_START_TIMEOUT (30)
+#                         ~/.cache/llama.cpp/rpc; 1 turns it on  GPT_OSS_RPC_WORKER_CACHE (default: 0)
+#       --timeout SECS    start-up limit        GPT_OSS_RPC_WORKER_START_TIMEOUT (default: 30)
 #       --restart         replace our running worker on this port even if its settings match
 #       --foreground      stay attached; Ctrl-C stops the worker
 #       --print-cmd, --dry-run  print the worker's command line and exit
@@ -40,6 +40,7 @@ script=${BASH_SOURCE[0]}; [[ -L $script ]] && script=$(readlink -f -- "$script")
 # shellcheck source=scripts/lib/common.sh
 source "${script%/*}/lib/common.sh"
 use_libs lifecycle rpc
+require_home
 
 # --- knobs: defaults in one place, env overrides, flags override env ---
 host=${GPT_OSS_RPC_WORKER_HOST:-127.0.0.1}
@@ -49,7 +50,7 @@ threads=${GPT_OSS_RPC_WORKER_THREADS:-}
 cache=${GPT_OSS_RPC_WORKER_CACHE:-0}
 start_timeout=${GPT_OSS_RPC_WORKER_START_TIMEOUT:-30}
 action=start restart=0 foreground=0 print_cmd=0 json=0
-t_start=0 t_ready=0 started_pid='' addr_j='' detail_j='' log_j='' # set by helpers
+t_start=0 t_ready=0 started_pid='' reused_pid='' addr_j='' detail_j='' log_j='' # set by helpers
 
 while (($#)); do
   case "$1" in
@@ -72,49 +73,27 @@ while (($#)); do
   shift
 done
 
-require_uint "GPT_OSS_RPC_WORKER_PORT (--port)" "$port" 1
-((10#$port <= 65535)) || usage_error "GPT_OSS_RPC_WORKER_PORT (--port) must be at most 65535, got '$port'"
+require_uint "GPT_OSS_RPC_WORKER_PORT (--port)" "$port" 1 65535
 port=$((10#$port))
 [[ -z "$threads" ]] || require_uint "GPT_OSS_RPC_WORKER_THREADS (--threads)" "$threads" 1
 [[ "$cache" == [01] ]] || usage_error "GPT_OSS_RPC_WORKER_CACHE must be 1 or 0, got '$cache'"
 require_uint "GPT_OSS_RPC_WORKER_START_TIMEOUT (--timeout)" "$start_timeout" 1
-[[ "$host" =~ ^[A-Za-z0-9.:-]+$ ]] || usage_error "GPT_OSS_RPC_WORKER_HOST (--host) is not a host name or address: '$host'"
+require_ipv4_host "GPT_OSS_RPC_WORKER_HOST (--host)" "$host"
 
 # Probes go to the loopback address when the worker binds every interface.
 client_host=$host
-[[ "$host" == 0.0.0.0 || "$host" == "::" ]] && client_host=127.0.0.1
+[[ "$host" == 0.0.0.0 ]] && client_host=127.0.0.1
 address="$host:$port"
 dir=$(worker_state_dir "$port")
 ((json)) && use_libs json
 
 # --- helpers of this command ---
 
-find_worker_binary() {
-  local found
-  if [[ -n "${GPT_OSS_RPC_WORKER_BIN:-}" ]]; then
-    [[ -x "$GPT_OSS_RPC_WORKER_BIN" ]] || usage_error "GPT_OSS_RPC_WORKER_BIN=$GPT_OSS_RPC_WORKER_BIN is not an executable file"
-    printf '%s\n' "$GPT_OSS_RPC_WORKER_BIN"
-  elif found=$(command -v ggml-rpc-server 2>/dev/null) || found=$(command -v rpc-server 2>/dev/null); then
-    printf '%s\n' "$found" # rpc-server: the name in llama.cpp trees before late 2025
-  else
-    found=$(suite_build_bin ggml-rpc-server)
-    [[ -x "$found" ]] || die "$EXIT_START_FAILED" \
-      "no ggml-rpc-server found: set GPT_OSS_RPC_WORKER_BIN, put ggml-rpc-server on PATH, or run 'make setup'"
-    printf '%s\n' "$found"
-  fi
-}
+# find_worker_binary → GPT_OSS_RPC_WORKER_BIN, else ggml-rpc-server on PATH (rpc-server:
+# its name in llama.cpp trees before late 2025), else the build `make setup` cached.
+find_worker_binary() { find_binary GPT_OSS_RPC_WORKER_BIN ggml-rpc-server ggml-rpc-server rpc-server; }
 
-is_loopback() { [[ "$1" == 127.* || "$1" == localhost || "$1" == ::1 ]]; }
-
-# json_lines FILE → the lines of FILE as a JSON array of strings
-json_lines() {
-  local line escaped out=""
-  while IFS= read -r line; do
-    json_escape_to escaped "$line"
-    out+="${out:+,}\"$escaped\""
-  done <"$1"
-  printf '[%s]' "$out"
-}
+is_loopback() { [[ "$1" == 127.* || "$1" == localhost ]]; }
 
 # worker_line DIR → "ADDRESS|PID|PROBE|DETAIL" for the worker recorded in DIR (PID empty
 # when it does not run)
@@ -153,7 +132,7 @@ report() { # report REUSED PID → the address, or JSON, on stdout
     json_escape_to addr_j "$address"
     json_escape_to log_j "$dir/worker.log"
     printf '{"address":"%s","pid":%s,"reused":%s,"argv":%s,"log":"%s","ready_ms":%s}\n' \
-      "$addr_j" "$pid" "$reused" "$(json_lines "$dir/worker.argv")" "$log_j" "${ready_ms:-null}"
+      "$addr_j" "$pid" "$reused" "$(argv_json)" "$log_j" "${ready_ms:-null}"
   else
     printf '%s\n' "$address"
   fi
@@ -208,26 +187,18 @@ if ((print_cmd)); then
   exit 0
 fi
 
-trap cleanup_on_exit EXIT
-# Interrupted while starting: exit through cleanup_on_exit, which stops what was started.
-trap 'exit 130' INT
-trap 'exit 143' TERM
+guard_start # from here, an error or a signal stops what the start launched
 acquire_lock "$dir" "$start_timeout" "the RPC worker on port $port"
 now_ms t_start
 
-if running=$(instance_pid "$dir" worker); then
-  if ((restart)) || [[ "$(cat "$dir/worker.argv")" != "$(printf '%s\n' "${argv[@]}")" ]]; then
-    if ((!restart)); then
-      die "$EXIT_PORT_BUSY" "our RPC worker on port $port (pid $running) runs with other settings; use --restart to replace it (or 'gpt-oss-rpc-worker.sh stop --port $port')"
-    fi
-    stop_instance "$dir" worker "the RPC worker on port $port" 5 || true
-  else
-    # Ours and alive: it was ready when its start released the lock. No probe: a worker
-    # that serves a llama-server would only queue the connection.
-    say "reusing the running RPC worker (pid $running) at $address with the same settings"
-    report true "$running"
-    exit 0
-  fi
+stop_worker() { stop_instance "$dir" worker "the RPC worker on port $port" 5 || true; }
+if reuse_or_replace "$dir" worker "$restart" stop_worker \
+  "our RPC worker on port $port (pid {pid}) runs with other settings; use --restart to replace it (or 'gpt-oss-rpc-worker.sh stop --port $port')"; then
+  # Ours and alive: it was ready when its start released the lock. No probe: a worker
+  # that serves a llama-server would only queue the connection.
+  say "reusing the running RPC worker (pid $reused_pid) at $address with the same settings"
+  report true "$reused_pid"
+  exit 0
 fi
 
 IFS=$'\t' read -r word _ <<<"$(rpc_probe "$client_host:$port" 2)"
@@ -236,8 +207,7 @@ if [[ "$word" == answers || "$word" == timeout ]]; then
 fi
 
 say "command: $(quoted_argv)"
-mkdir -p "$dir"
-printf '%s\n' "${argv[@]}" >"$dir/worker.argv"
+record_argv "$dir" worker
 printf '%s\n' "$address" >"$dir/worker.addr"
 launch_instance "$dir" worker 5
 
@@ -252,6 +222,5 @@ say "ready in ${ready_ms} ms at $address (pid $started_pid); on the main host: G
 release_lock
 report false "$started_pid"
 
-stop_worker() { stop_instance "$dir" worker "the RPC worker on port $port" 5 || true; }
 ((foreground)) && stay_in_foreground "$started_pid" worker stop_worker
 keep_started # success: the worker stays up after we exit

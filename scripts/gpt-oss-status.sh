@@ -12,14 +12,15 @@
 # being paged out (the guide's "slow or spiky latency"; try GPT_OSS_KEEPALIVE_SECS=1).
 #
 # Options:
-#       --url URL          server (default: $GPT_OSS_URL, else our running server's
+#       --url URL          server (default: $GPT_OSS_URL, else
+#                          http://$GPT_OSS_HOST:$GPT_OSS_PORT, else our running server's
 #                          recorded URL, else http://127.0.0.1:8000)
 #       --json             one JSON object on stdout (shape below)
 #       --no-probe         skip the probe request
-#   -n, --max-tokens N     tokens the probe decodes (default 8)
+#   -n, --max-tokens N     tokens the probe decodes (default: 8)
 #       --timeout SECS     limit of each request (the probe, /props, /slots); a probe
-#                          that gets no complete reply in time ends with exit 10
-#                          (default 60; 0 = no limit for the probe)
+#                          that gets no complete reply in time ends with exit 10;
+#                          0 = no limit for the probe (default: 60)
 #       --version          print the suite's version and exit
 #   -h, --help             show this help
 #
@@ -40,8 +41,8 @@
 #
 # Environment: GPT_OSS_URL (or GPT_OSS_HOST/GPT_OSS_PORT), GPT_OSS_API_KEY (bearer
 # token, never on the command line), GPT_OSS_DEBUG=1 (trace).
-# State read: ${XDG_STATE_HOME:-~/.local/state}/gpt-oss/ (server.pid, server.argv,
-# server.url, server.rpc, keepalive.pid, last-bench.json).
+# State read: ${XDG_STATE_HOME:-~/.local/state}/gpt-oss/ (last-bench.json; server-PORT/:
+# server.pid, server.argv, server.url, server.rpc, keepalive.pid).
 # Exit codes: 0 ok (warnings included), 2 usage, 3 server down (the reason is given),
 # 4 model still loading, 5/6 the probe failed (context too small / server error),
 # 10 the probe got no complete reply within --timeout (all slots busy, a stalled server).
@@ -50,7 +51,7 @@ set -euo pipefail
 script=${BASH_SOURCE[0]}; [[ -L $script ]] && script=$(readlink -f -- "$script"); [[ $script == */* ]] || script=./$script
 # shellcheck source=scripts/lib/common.sh
 source "${script%/*}/lib/common.sh"
-use_libs lifecycle model_pick timed_request
+use_libs options lifecycle model_pick timed_request
 
 url=
 want_json=false
@@ -58,17 +59,9 @@ probe=true
 max_tokens=8
 timeout=60
 while (($#)); do
+  common_option "$@" && { shift "$OPT_SHIFT"; continue; } # --url --json -n --timeout...
   case $1 in
-    --url) require_value "$@"; url=$2; shift 2 ;;
-    --url=*) url=${1#*=}; shift ;;
-    --json) want_json=true; shift ;;
     --no-probe) probe=false; shift ;;
-    -n | --max-tokens) require_value "$@"; max_tokens=$2; shift 2 ;;
-    --max-tokens=*) max_tokens=${1#*=}; shift ;;
-    --timeout) require_value "$@"; timeout=$2; shift 2 ;;
-    --timeout=*) timeout=${1#*=}; shift ;;
-    -h | --help) print_usage "$script"; exit 0 ;;
-    --version) print_version; exit 0 ;;
     *) usage_error "unknown argument '$1'" ;;
   esac
 done
@@ -77,20 +70,31 @@ max_tokens=$((10#$max_tokens))
 require_number --timeout "$timeout"
 
 state=$(state_dir)
-our_pid=
-our_pid=$(server_pid 2>/dev/null) || our_pid=
+# gpt-oss-fast.sh keeps one state dir per port (scripts/lib/lifecycle.sh): the default
+# port's first, then the one of the URL asked about.
+ours_dir=$(server_state_dir)
+our_pid=$(instance_pid "$ours_dir" server 2>/dev/null) || our_pid=
 if [[ -z $url ]]; then
   # Knobs first; with none set, the server gpt-oss-fast.sh started wherever it listens.
-  if [[ -z ${GPT_OSS_URL:-}${GPT_OSS_HOST:-}${GPT_OSS_PORT:-} && -n $our_pid && -s $state/server.url ]]; then
-    url=$(<"$state/server.url")
+  if [[ -z ${GPT_OSS_URL:-}${GPT_OSS_HOST:-}${GPT_OSS_PORT:-} ]]; then
+    while [[ -z $our_pid ]] && IFS= read -r ours_dir; do
+      our_pid=$(instance_pid "$ours_dir" server 2>/dev/null) || our_pid=
+    done < <(server_state_dirs)
+  fi
+  if [[ -z ${GPT_OSS_URL:-}${GPT_OSS_HOST:-}${GPT_OSS_PORT:-} && -n $our_pid && -s $ours_dir/server.url ]]; then
+    url=$(<"$ours_dir/server.url")
   else
     default_url_to url
   fi
 fi
 url=${url%/}
 require_http_url "$url"
+if [[ $ours_dir != "$(server_state_dir "$(url_port "$url")")" ]]; then
+  ours_dir=$(server_state_dir "$(url_port "$url")")
+  our_pid=$(instance_pid "$ours_dir" server 2>/dev/null) || our_pid=
+fi
 ours=false
-if [[ -n $our_pid && -s $state/server.url && $(<"$state/server.url") == "$url" ]]; then
+if [[ -n $our_pid && -s $ours_dir/server.url && $(<"$ours_dir/server.url") == "$url" ]]; then
   ours=true
 fi
 
@@ -112,12 +116,6 @@ jstr() { # jstr VAR TEXT → VAR = "TEXT" as a JSON string, or null when TEXT is
 jnum() { # jnum VAR TEXT → VAR = TEXT when it is a number, else null
   if [[ $2 =~ ^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]]; then printf -v "$1" '%s' "$2"; else printf -v "$1" 'null'; fi
 }
-ms_of() { # ms_of VAR MICROSECONDS → "123.456"
-  printf -v "$1" '%d.%03d' "$(($2 / 1000))" "$(($2 % 1000))"
-}
-ms1() { # ms1 VAR MICROSECONDS → "123.4"
-  printf -v "$1" '%d.%d' "$(($2 / 1000))" "$(($2 % 1000 / 100))"
-}
 milli() { # milli VAR NUMBER → VAR = round(NUMBER * 1000) for plain decimals; fails otherwise
   local int frac
   [[ $2 =~ ^([0-9]+)(\.([0-9]*))?$ ]] || return 1
@@ -135,12 +133,8 @@ reason=
 case $TR_HEALTH in
   ok) health=ok ;;
   loading) health=loading reason="the model is still loading (HTTP 503)" ;;
-  down)
-    health=down reason="nothing answers at $url: $TR_ERR_MSG"
-    # Started with RPC workers: say which of them no longer answer (scripts/lib/rpc.sh).
-    use_libs rpc
-    rpc_hint=$(rpc_crash_hint "$url") && reason+=$rpc_hint
-    ;;
+  down) health=down reason="nothing answers at $url: $TR_ERR_MSG$TR_RPC_HINT" ;;
+  timeout) health=error reason=$TR_ERR_MSG ;;
   *) health=error reason="/health answered HTTP ${TR_HEALTH#http-}" ;;
 esac
 if [[ $health != ok ]]; then
@@ -149,11 +143,7 @@ if [[ $health != ok ]]; then
     jstr reason_j "$reason"
     printf '{"url":%s,"health":"%s","reason":%s}\n' "$url_j" "$health" "$reason_j"
   fi
-  case $health in
-    down) die "$EXIT_UNREACHABLE" "server not reachable at $url ($TR_ERR_MSG; is gpt-oss-fast.sh running?)${rpc_hint:-}" ;;
-    loading) die "$EXIT_LOADING" "the server at $url is still loading the model (HTTP 503); retry shortly" ;;
-    *) die "$EXIT_SERVER" "the server at $url is not healthy: $reason" ;;
-  esac
+  die "$TR_ERR_CODE" "$TR_HEALTH_ERR"
 fi
 
 warnings=()
@@ -203,22 +193,22 @@ fi
 
 # --- ours: the command line it was started with; the keepalive ---
 argv_json=null argv_text=''
-if $ours && [[ -s $state/server.argv ]]; then
+if $ours && [[ -s $ours_dir/server.argv ]]; then
   argv_json=''
   while IFS= read -r arg; do
     jstr a "$arg"
     argv_json+=${argv_json:+,}$a
     printf -v arg '%q' "$arg"
     argv_text+=${argv_text:+ }$arg
-  done <"$state/server.argv"
+  done <"$ours_dir/server.argv"
   argv_json="[$argv_json]"
 fi
 keepalive=''
-keepalive=$(keepalive_pid 2>/dev/null) || keepalive=
+keepalive=$(instance_pid "$ours_dir" keepalive 2>/dev/null) || keepalive=
 
 # --- ours with RPC workers: does each still answer (a TCP connection, scripts/lib/rpc.sh) ---
 rpc_json=null rpc_text=''
-if $ours && [[ -s $state/server.rpc ]]; then
+if $ours && [[ -s $ours_dir/server.rpc ]]; then
   use_libs rpc
   rpc_json=''
   while IFS=$'\t' read -r addr word detail; do
@@ -228,7 +218,7 @@ if $ours && [[ -s $state/server.rpc ]]; then
     rpc_text+="${rpc_text:+, }$addr ($detail)"
     [[ $word == answers || $word == connected || $word == timeout ]] ||
       warnings+=("the RPC worker $addr does not answer ($detail): the server fails at its next request; restart the worker, then the server (gpt-oss-fast.sh --restart)")
-  done < <(mapfile -t workers <"$state/server.rpc" && rpc_probe_all 1 "${workers[@]}")
+  done < <(mapfile -t workers <"$ours_dir/server.rpc" && rpc_probe_all 1 "${workers[@]}")
   rpc_json="[$rpc_json]"
 fi
 
@@ -254,8 +244,8 @@ if $probe; then
   timed_completion "$url" "$tmp/body.json" "$timeout"
   if tr_check "$url"; then
     p_ttft_us=$((TR_T1 - TR_T0)) p_total_us=$((TR_T2 - TR_T0))
-    ms_of p_ttft "$p_ttft_us"
-    ms_of p_total "$p_total_us"
+    ms_of p_ttft "$p_ttft_us" 3
+    ms_of p_total "$p_total_us" 3
     t=$TR_TIMINGS
     json_number_field_to p_prompt_n "$t" prompt_n || true
     json_number_field_to p_pred_n "$t" predicted_n || true
@@ -343,8 +333,8 @@ else
   if [[ -n $p_total ]]; then
     one_decimal pt "$p_prompt_tps"
     one_decimal dt "$p_decode_tps"
-    ms1 tt "$p_ttft_us"
-    ms1 tot "$p_total_us"
+    ms_of tt "$p_ttft_us"
+    ms_of tot "$p_total_us"
     line probe "${p_pred_n:-?} tokens in $tot ms: TTFT $tt ms, prompt $pt tok/s (${p_prompt_n:-?} tokens), decode $dt tok/s"
   elif $probe; then
     line probe "failed: $probe_error"

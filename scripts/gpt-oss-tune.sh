@@ -15,13 +15,13 @@
 #
 # Options:
 #   -m, --model FILE        the GGUF to tune (default: the one gpt-oss-fast.sh would serve)
-#       --objective NAME    latency, decode or throughput (default latency)
-#       --budget SECS       time for the whole search (default 300)
+#       --objective NAME    latency, decode or throughput (default: latency)
+#       --budget SECS       time for the whole search (default: 300)
 #   -p, --prompt TEXT       your prompt, or a file holding it (default: the 8-token query
 #                           and a ~130-token prompt, two workloads)
-#   -n, --max-tokens N      tokens per request (default 8)
-#   -c, --concurrency N     clients at once (default 1)
-#       --runs N            requests per workload per measurement (default 8)
+#   -n, --max-tokens N      tokens per request (default: 8)
+#   -c, --concurrency N     clients at once (default: 1)
+#       --runs N            requests per workload per measurement (default: 8)
 #       --only KNOBS        tune only these (comma-separated; names below)
 #       --skip KNOBS        leave these at their defaults
 #       --allow-small-context  allow settings whose per-request context no longer holds
@@ -35,14 +35,18 @@
 #
 # Knobs: threads (-t), flash-attn (on/off), batch (-b), ubatch (-ub), kv-type (f16,
 # q8_0), mmap (on/off), context (-c and unified KV), slots (-np), threads-batch (-tb),
-# quant (other quants of the model in its folder), gpu-layers (-ngl) and n-cpu-moe (only
-# with a GPU backend). Values a build does not take are skipped with a note. A setting
+# quant (other quants of the model in its folder), gpu-layers (-ngl 0 or 999) and
+# n-cpu-moe (half or all layers; a mixture of experts) only when llama-server
+# --list-devices shows a device. Values a build does not take are skipped with a note;
+# a setting that cannot start is reported as failed with the end of its log. A setting
 # whose per-request context (/props n_ctx) is below the suite's tool-use prompt (the
 # workspace tools, counted by the server, + a 256-token reply) is never picked unless
-# --allow-small-context. Each setting gets a fresh port. A running server of the suite
-# competes for the CPU: the tuner refuses (exit 8) unless --stop-running. Ctrl-C or
-# SIGTERM stops the tuner's servers, prints what was measured and writes no config.
-# Results: ${XDG_STATE_HOME:-~/.local/state}/gpt-oss/tune/results.jsonl.
+# --allow-small-context. When nothing beats the defaults, no config is written (an
+# earlier section for this model and binary is removed). Each setting gets a fresh port.
+# A running server of the suite competes for the CPU: the tuner refuses (exit 8) unless
+# --stop-running. Ctrl-C or SIGTERM stops the tuner's servers, prints what was measured
+# and writes no config. The bar chart of the scores: on a terminal only, never with
+# NO_COLOR. Results: ${XDG_STATE_HOME:-~/.local/state}/gpt-oss/tune/results.jsonl.
 #
 # Environment: LLAMA_SERVER, GPT_OSS_GGUF_MODEL_PATH, GPT_OSS_MODEL_DIR (as for
 # gpt-oss-fast.sh), NO_COLOR, GPT_OSS_DEBUG=1 (trace).
@@ -182,15 +186,23 @@ make_plan() {
   done
   if ((${#others[@]})); then knob quant "${others[@]}"
   else knob quant "" "no other quant of this model in ${model%/*}"; fi
-  # GPU offload knobs only mean something with a GPU backend.
+  # GPU offload only means something where the build sees a device: -ngl 0 (all on the
+  # CPU) or 999 (all it can), and for a mixture of experts the experts of half or all
+  # the layers kept on the CPU (--n-cpu-moe). The device layout (-sm, -ts) is not varied.
+  local layers="" experts=0
   devices=$(timeout 20 "$binary" --list-devices 2>&1 | sed -n '/^Available devices:/,$p' | sed 1d | grep -v '(none)' | grep -c '[^[:space:]]' || true)
   if ((devices == 0)); then
     knob gpu-layers "" "no GPU backend in this build (llama-server --list-devices lists none)"
     knob n-cpu-moe "" "no GPU backend in this build"
-  else
-    knob gpu-layers "" "a GPU backend is present, but the suite has no -ngl knob yet: set GPT_OSS_EXTRA_ARGS by hand"
-    knob n-cpu-moe "" "a GPU backend is present, but the suite has no --n-cpu-moe knob yet"
+    return 0
   fi
+  if [[ "$help" == *--gpu-layers* ]]; then knob gpu-layers GPT_OSS_GPU_LAYERS=0 GPT_OSS_GPU_LAYERS=999
+  else knob gpu-layers "" "this llama-server has no -ngl"; fi
+  read -r layers experts <<<"$(py_main tune_search model-layers "$model")" || true
+  if [[ "$help" != *--n-cpu-moe* ]]; then knob n-cpu-moe "" "this llama-server has no --n-cpu-moe"
+  elif [[ -z "$layers" ]]; then knob n-cpu-moe "" "the model's layer count is unknown (its GGUF header cannot be read)"
+  elif ((experts == 0)); then knob n-cpu-moe "" "not a mixture-of-experts model"
+  else knob n-cpu-moe "GPT_OSS_N_CPU_MOE=$((layers / 2))" "GPT_OSS_N_CPU_MOE=$layers"; fi
 }
 make_plan
 
@@ -219,41 +231,49 @@ if ((dry_run)); then
   exit 0
 fi
 
-# --- a running server of ours would compete for the CPU ---
-our_state=$(state_dir)
-restart_argv=() restart_keepalive=()
-if running=$(server_pid); then
-  ((stop_running)) || die "$EXIT_PORT_BUSY" "the suite's llama-server runs (pid $running) and would compete for the CPU; stop it ('gpt-oss-fast.sh stop') or pass --stop-running (it is restarted afterwards with its own settings)"
-  mapfile -t restart_argv <"$our_state/server.argv"
-  if ka=$(keepalive_pid); then read -ra restart_keepalive <<<"$(process_args "$ka")"; fi
-  say "stopping the suite's llama-server (pid $running) while tuning; it is restarted afterwards"
-  stop_ours >/dev/null 2>&1
+# --- servers of ours (on any port) would compete for the CPU ---
+# Each one stopped with --stop-running is restarted afterwards from its own state: its
+# command line, URL and keepalive as they were.
+declare -A restart_argv=() restart_url=() restart_keepalive=()
+running_pids=()
+while IFS= read -r dir; do
+  pid=$(instance_pid "$dir" server) || continue
+  running_pids+=("$pid")
+  ((stop_running)) || continue
+  restart_argv[$dir]=$(<"$dir/server.argv")
+  restart_url[$dir]=$(cat "$dir/server.url" 2>/dev/null || true)
+  if instance_pid "$dir" keepalive >/dev/null; then restart_keepalive[$dir]=$(<"$dir/keepalive.argv"); fi
+  say "stopping the suite's llama-server (pid $pid) while tuning; it is restarted afterwards"
+  stop_ours "$dir" >/dev/null 2>&1
+done < <(server_state_dirs)
+if ((${#running_pids[@]})) && ((!stop_running)); then
+  die "$EXIT_PORT_BUSY" "the suite's llama-server runs (pid ${running_pids[*]}) and would compete for the CPU; stop it ('gpt-oss-fast.sh stop --all') or pass --stop-running (it is restarted afterwards with its own settings)"
 fi
 # shellcheck disable=SC2329 # restart_ours and on_signal run from traps
 restart_ours() {
-  ((${#restart_argv[@]})) || return 0
+  local dir url i argv=() started_pid keepalive=()
   # shellcheck disable=SC2034 # argv and started_pid: launch_instance's (dynamic scope)
-  local argv=("${restart_argv[@]}") url started_pid i
-  url=$(cat "$our_state/server.url" 2>/dev/null || echo "")
-  say "restarting the suite's llama-server with its own settings"
-  launch_instance "$our_state" server 5
-  keep_started
-  for ((i = 0; i < 3000; i++)); do
-    [[ -z "$url" || "$(curl -4 -s -o /dev/null -w '%{http_code}' --max-time 1 "$url/health" || true)" == 200 ]] && break
-    kill -0 "$started_pid" 2>/dev/null || { warn "the restarted llama-server exited; see $our_state/server.log"; return 0; }
-    sleep 0.1
+  for dir in "${!restart_argv[@]}"; do
+    mapfile -t argv <<<"${restart_argv[$dir]}"
+    url=${restart_url[$dir]}
+    say "restarting the suite's llama-server with its own settings${url:+ at $url}"
+    launch_instance "$dir" server 5
+    keep_started
+    for ((i = 0; i < 3000; i++)); do
+      [[ -z "$url" || "$(curl -4 -s -o /dev/null -w '%{http_code}' --max-time 1 "$url/health" || true)" == 200 ]] && break
+      kill -0 "$started_pid" 2>/dev/null || { warn "the restarted llama-server exited; see $dir/server.log"; continue 2; }
+      sleep 0.1
+    done
+    mapfile -t keepalive <<<"${restart_keepalive[$dir]:-}"
+    if ((${#keepalive[@]} >= 4)); then # keepalive.sh URL SERVER_PID SECONDS ...
+      launch_keepalive "$dir" "${keepalive[1]}" "$started_pid" "${keepalive[@]:3}"
+    fi
   done
-  if ((${#restart_keepalive[@]} >= 4)); then
-    local n=${#restart_keepalive[@]}
-    nohup "$SUITE_ROOT/scripts/lib/keepalive.sh" "${restart_keepalive[n - 4]}" "$started_pid" \
-      "${restart_keepalive[n - 2]}" "${restart_keepalive[n - 1]}" >/dev/null 2>&1 &
-    echo "$!" >"$our_state/keepalive.pid"
-  fi
   restart_argv=()
 }
 
 # --- measuring ---
-run_dir="$our_state/tune"
+run_dir="$(state_dir)/tune"
 rm -rf "$run_dir"
 mkdir -p "$run_dir"
 results="$run_dir/results.jsonl"
@@ -262,7 +282,7 @@ declare -A server_url=() server_state=() server_start=() server_ctx=() server_ar
 
 progress() { say "[$((SECONDS - t0))s] $*"; }
 
-stop_all() {
+stop_settings() { # every server the tuner started
   local key
   for key in "${!server_state[@]}"; do sm_stop "${server_state[$key]}"; done
   server_state=() server_url=()
@@ -271,11 +291,11 @@ stop_all() {
 on_signal() {
   interrupted=$1
   trap '' INT TERM
-  stop_all
+  stop_settings
 }
 trap 'on_signal INT' INT
 trap 'on_signal TERM' TERM
-trap 'stop_all; restart_ours' EXIT
+trap 'stop_settings; restart_ours' EXIT
 
 record() { # record FIELD=VALUE... [-- BENCH_FILES...] → appends to results, prints status
   py_main tune_search record "$results" "$objective" "$@"
@@ -292,8 +312,12 @@ start_setting() {
   mkdir -p "$state"
   port=$(sm_free_port) # a fresh port each time: the Aug-2025 server cannot bind one in TIME_WAIT
   if ! sm_start "$state" "$port" LLAMA_SERVER="$binary" GPT_OSS_GGUF_MODEL_PATH="$model" "${env_args[@]}"; then
+    # The reason: the server's last word (or gpt-oss-fast.sh's, when it never ran); the
+    # tail: what gpt-oss-fast.sh said, with the end of the server's log in it.
+    local last
+    last=$(tail -n 1 "$state/gpt-oss/server-$port/server.log" 2>/dev/null || tail -n 1 "$state.err" 2>/dev/null || echo "$SM_ERROR")
     record phase="$phase" knob="$knob" setting="$setting" status=failed \
-      reason="could not start: $SM_ERROR" log_tail="$(tail -n 15 "$state.err" 2>/dev/null)" >/dev/null
+      reason="could not start: ${last:-$SM_ERROR}" log_tail="$(tail -n 15 "$state.err" 2>/dev/null)" >/dev/null
     progress "$(label "$setting"): failed to start"
     sm_stop "$state"
     return 1
@@ -335,7 +359,7 @@ bench_setting() {
     files+=("$out")
   done
   status=$(record phase="$phase" knob="$knob" setting="$setting" round="$round" status=ok \
-    start_ms="${server_start[":$setting"]}" rss_mib="$(sm_rss_mib "$(cat "${server_state[":$setting"]}/gpt-oss/server.pid" 2>/dev/null || echo 0)")" \
+    start_ms="${server_start[":$setting"]}" rss_mib="$(sm_rss_mib "$(cat "${server_state[":$setting"]}"/gpt-oss/server-*/server.pid 2>/dev/null || echo 0)")" \
     n_ctx="${server_ctx[":$setting"]}" argv="${server_argv[":$setting"]}" -- "${files[@]}")
   progress "$(label "$setting"): $status"
 }
@@ -406,27 +430,40 @@ if [[ -z "$interrupted" ]]; then
         bench_setting "$setting" confirm "" "$round" "$count" || break 2
       done
     done
-    stop_all
+    stop_settings
   fi
 fi
 
 # --- the verdict, the config, the report ---
 decision="$run_dir/decision.json"
 py_main tune_search decide "$results" "$objective" >"$decision"
-winner=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["winner"])' "$decision")
-config=$(tuned_config_file)
-if [[ -z "$interrupted" ]]; then
+{ read -r compared; read -r winner; } < <(python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(len(d["candidates"])); print(d["winner"])' "$decision")
+config=$(tuned_config_file) written=""
+if [[ -n "$interrupted" ]]; then
+  say "interrupted ($interrupted): results so far in $results; no config written"
+elif [[ -n "$winner" ]]; then
   read -ra assignments <<<"$winner"
+  # The same rules gpt-oss-fast.sh will check the file with (scripts/lib/tuned.sh).
+  # shellcheck disable=SC2154 # knob_why: set by knob_problem
+  for assignment in "${assignments[@]}"; do
+    knob_problem "${assignment%%=*}" "$(knob_rule "${assignment%%=*}")" "${assignment#*=}" \
+      || die "$EXIT_ERROR" "the winner is not a valid setting: $knob_why"
+  done
   py_main tune_config write "$config" "$model" "$binary" "$objective" "${assignments[@]}" \
     || die "$EXIT_ERROR" "could not write $config"
-  say "wrote $config: $(label "$winner") for this model and llama-server; gpt-oss-fast.sh starts with it"
+  written=$config
+  say "wrote $config: $winner for this model and llama-server; gpt-oss-fast.sh starts with it"
+elif ((compared)); then
+  # The defaults were measured as good as anything: an earlier tuning of this pair goes.
+  forgot=$(py_main tune_config forget "$config" "$model" "$binary") || die "$EXIT_ERROR" "could not update $config"
+  say "no setting beat the defaults measurably: the defaults stay, no config written${forgot:+ (the earlier section for this model and llama-server was removed from $config)}"
 else
-  say "interrupted ($interrupted): results so far in $results; no config written"
+  say "nothing was compared with the defaults (see the report): no config written"
 fi
-extra=$(python3 -c 'import json, sys; a = sys.argv[1:]; print(json.dumps({"schema": 1, "tool": "gpt-oss-tune", "model": a[0], "binary": a[1], "objective": a[2], "budget_s": int(a[3]), "elapsed_s": int(a[4]), "interrupted": a[5] or None, "tool_need_tokens": int(a[6]), "allow_small_context": a[7] == "1", "config_file": None if a[5] else a[8], "winner": dict(w.split("=", 1) for w in a[9].split()), "skipped": a[10:]}))' \
-  "$model" "$binary" "$objective" "$budget" "$((SECONDS - t0))" "$interrupted" "$tool_need" "$allow_small" "$config" "$winner" ${skipped[@]+"${skipped[@]}"})
+extra=$(python3 -c 'import json, sys; a = sys.argv[1:]; print(json.dumps({"schema": 1, "tool": "gpt-oss-tune", "model": a[0], "binary": a[1], "objective": a[2], "budget_s": int(a[3]), "elapsed_s": int(a[4]), "interrupted": a[5] or None, "tool_need_tokens": int(a[6]), "allow_small_context": a[7] == "1", "config_file": a[8] or None, "winner": dict(w.split("=", 1) for w in a[9].split()), "skipped": a[10:]}))' \
+  "$model" "$binary" "$objective" "$budget" "$((SECONDS - t0))" "$interrupted" "$tool_need" "$allow_small" "$written" "$winner" ${skipped[@]+"${skipped[@]}"})
 bars=""
-[[ -t 1 && -z "${NO_COLOR:-}" ]] && bars=bars
+color_ok 1 && bars=bars # the one colour rule (common.sh): a terminal, no NO_COLOR, not dumb
 case $format in
   json) py_main tune_search report "$results" "$decision" json "$bars" "$extra" ;;
   csv) py_main tune_search report "$results" "$decision" csv ;;

@@ -9,18 +9,19 @@
 # Paths:
 #   --raw       the prompt as-is to /completion (gpt-oss) or /v1/completions (openai);
 #               Bash + curl only, no Python start-up.
-#   (default)   gpt-oss: the Harmony prompt rendered here, checked against the server's
-#               per-slot context before sending, the reply parsed into its channels.
+#   (default)   gpt-oss: the server's template renders the Harmony prompt (harmony.py
+#               if it cannot), checked against its per-slot context, the reply parsed.
 #               openai: /v1/chat/completions, tools as OpenAI `tools`.
 #   When the Harmony prompt (or the chat request) does not fit the per-slot context,
 #   it falls back to --raw with one notice on stderr; also when the server answers
 #   HTTP 400 exceed_context_size_error or cuts the prompt ("truncated": true).
 #
 # Options:
-#       --backend NAME      gpt-oss (llama-server, default) or openai
-#       --url URL           server (default: $GPT_OSS_URL, else http://127.0.0.1:8000)
+#       --backend NAME      gpt-oss (llama-server) or openai (default: gpt-oss)
+#       --url URL           server (default: $GPT_OSS_URL, else
+#                           http://$GPT_OSS_HOST:$GPT_OSS_PORT, else http://127.0.0.1:8000)
 #       --model NAME        model name sent to the server (default: none sent)
-#   -n, --max-tokens N      tokens to generate, reserved in the context check (256)
+#   -n, --max-tokens N      tokens to generate, reserved in the context check (default: 256)
 #   -t, --temperature T     sampling temperature (default: the server's)
 #       --top-p P           nucleus sampling (default: the server's)
 #       --seed N            sampling seed (default: the server's)
@@ -29,12 +30,12 @@
 #       --raw               the raw path (no Harmony, no tools)
 #       --tools             offer the read-only workspace tools list_files, read_file, grep
 #       --workspace DIR     the only directory the tools may read (default: .)
-#       --max-tool-turns N  model replies that may call tools (default 4)
+#       --max-tool-turns N  model replies that may call tools (default: 4)
 #       --stream            print the answer as it arrives
 #       --show-reasoning    print the analysis channel to stderr (dimmed on a terminal)
 #       --json              print one JSON object (text, timings, tokens, tool calls)
 #       --timeout SECS      per-request limit, and how long to wait for a loading
-#                           model (default 300; 0 = no limit, no waiting)
+#                           model; 0 = no limit, no waiting (default: 300)
 #       --no-fallback       a context overflow is an error (exit 5), never a raw retry
 #       --version           print the suite's version and exit
 #   -h, --help              show this help
@@ -58,7 +59,7 @@ set -euo pipefail
 script=${BASH_SOURCE[0]}; [[ -L $script ]] && script=$(readlink -f -- "$script"); [[ $script == */* ]] || script=./$script
 # shellcheck source=scripts/lib/common.sh
 source "${script%/*}/lib/common.sh"
-use_libs request_errors request
+use_libs options request_errors request
 
 # --- knobs: defaults in one place; flags override ---
 backend=gpt-oss
@@ -84,18 +85,11 @@ prompt=
 have_prompt=false
 from_stdin=false
 
-set_prompt() {
-  $have_prompt && usage_error "give the prompt as one argument (quote it)"
-  if [[ $1 == - ]]; then from_stdin=true; else prompt=$1; fi
-  have_prompt=true
-}
-
 while (($#)); do
+  common_option "$@" && { shift "$OPT_SHIFT"; continue; } # --url -n --json --timeout...
   case $1 in
     --backend) require_value "$@"; backend=$2; shift 2 ;;
-    --url) require_value "$@"; url=$2; shift 2 ;;
     --model) require_value "$@"; model=$2; shift 2 ;;
-    -n | --max-tokens) require_value "$@"; max_tokens=$2; shift 2 ;;
     -t | --temperature) require_value "$@"; temperature=$2; shift 2 ;;
     --top-p) require_value "$@"; top_p=$2; shift 2 ;;
     --seed) require_value "$@"; seed=$2; shift 2 ;;
@@ -107,17 +101,13 @@ while (($#)); do
     --max-tool-turns) require_value "$@"; max_tool_turns=$2; shift 2 ;;
     --stream) stream=true; shift ;;
     --show-reasoning) show_reasoning=true; shift ;;
-    --json) want_json=true; shift ;;
-    --timeout) require_value "$@"; timeout=$2; shift 2 ;;
     --no-fallback) fallback=false; shift ;;
-    -h | --help) print_usage "$script"; exit 0 ;;
-    --version) print_version; exit 0 ;;
     --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
     --) shift; (($# <= 1)) || usage_error "give the prompt as one argument (quote it)"
-      (($#)) && set_prompt "$1" && shift ;;
-    -) set_prompt -; shift ;;
+      (($#)) && prompt_arg "$1" && shift ;;
+    -) prompt_arg -; shift ;;
     -?*) usage_error "unknown option '$1'" ;;
-    *) set_prompt "$1"; shift ;;
+    *) prompt_arg "$1"; shift ;;
   esac
 done
 
@@ -186,6 +176,7 @@ if ! $raw; then
   $tools && py_args+=(--tools)
   $stream && py_args+=(--stream)
   $show_reasoning && py_args+=(--show-reasoning)
+  color_ok 2 && py_args+=(--color) # the one colour rule (common.sh) decides for Python
   $want_json && py_args+=(--json)
   $fallback || py_args+=(--no-fallback)
   # The prompt goes through stdin (argv cannot hold more than 128 KB per argument); one

@@ -16,7 +16,7 @@ setup_file() {
 }
 
 teardown_file() {
-  XDG_STATE_HOME=$OLD_STATE "$BATS_TEST_DIRNAME/../scripts/gpt-oss-fast.sh" stop >/dev/null 2>&1 || true
+  XDG_STATE_HOME=$OLD_STATE "$BATS_TEST_DIRNAME/../scripts/gpt-oss-fast.sh" stop --all >/dev/null 2>&1 || true
   rm -rf "$OLD_STATE"
 }
 

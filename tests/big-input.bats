@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Big prompts and big replies arrive byte for byte at every size (issue 17): on both
-# sides of request.sh's BULK_BYTES threshold (pure Bash below, json_bulk above), up to
+# sides of request.sh's thresholds (pure Bash below, json_bulk above), up to
 # 4 MB of every byte value but NUL, for gpt-oss-query.sh, local-infer.sh --raw (plain,
 # --stream, --json) and the Harmony path, checked on what the stub received; and the two
 # JSON implementations give the same bytes for the same input. Speed is measured by
@@ -11,7 +11,8 @@ load helpers/test_helper
 
 QUERY="$SUITE_ROOT/scripts/gpt-oss-query.sh"
 INFER="$SUITE_ROOT/scripts/local-infer.sh"
-BULK_BYTES=65536 # scripts/lib/request.sh
+BULK_BYTES=65536        # scripts/lib/request.sh: a reply from here on goes to json_bulk,
+BULK_PROMPT_BYTES=40960 # a prompt from here (one with non-ASCII text from 16 KB)
 
 setup() { common_setup; }
 teardown() { common_teardown; }
@@ -77,6 +78,42 @@ PY
     assert_output ' ok'
     sent_prompt_is "$BATS_TEST_TMPDIR/p" || fail "$size bytes"
   done
+}
+
+@test "query: ASCII prompts of every byte 0x01-0x7f reach the server exact, inline in curl's configuration, through a file, or from json_bulk" {
+  # request.sh's REQ_INLINE_BYTES (16 KB of body) and BULK_PROMPT_BYTES decide; inline,
+  # quotes and backslashes are escaped twice (JSON, then curl's configuration).
+  start_stub STUB_N_CTX=100000000 STUB_REPLY=' ok'
+  local size
+  for size in 1 200 8000 16000 17000 $((BULK_PROMPT_BYTES - 1)) $BULK_PROMPT_BYTES \
+    $((BULK_PROMPT_BYTES + 1)) 100000; do
+    python3 -c 'import sys; u = bytes(range(1, 128)) + b"\\\"q\" \\\\ \\u0041 "; open(sys.argv[1], "wb").write((u * (int(sys.argv[2]) // len(u) + 1))[:int(sys.argv[2])].rstrip(b"\n") or b"x")' \
+      "$BATS_TEST_TMPDIR/p" "$size"
+    run --separate-stderr "$QUERY" "$(cat "$BATS_TEST_TMPDIR/p")"
+    assert_success
+    assert_output ' ok'
+    sent_prompt_is "$BATS_TEST_TMPDIR/p" || fail "argument, $size bytes"
+    run --separate-stderr "$QUERY" --timeout 30 <"$BATS_TEST_TMPDIR/p"
+    assert_success
+    sent_prompt_is "$BATS_TEST_TMPDIR/p" || fail "stdin, $size bytes"
+  done
+}
+
+@test "query: a usage error leaves the early curl without a request, and no process behind" {
+  start_stub
+  local before pid stub_pid others=()
+  before=$(stub_request_count)
+  run --separate-stderr "$QUERY" --max-tokens 0 hello
+  assert_failure 2
+  run --separate-stderr "$QUERY" --help
+  assert_success
+  sleep 0.5 # the early curl reads an empty configuration and ends
+  assert_equal "$(stub_request_count)" "$before"
+  stub_pid=$(head -n 1 "$TEST_PIDS_FILE")
+  while read -r pid; do
+    [[ "$pid" == "$stub_pid" ]] || others+=("$pid")
+  done < <(test_processes | sort -u)
+  assert_equal "${others[*]-}" ''
 }
 
 @test "query: a prompt that is not UTF-8 is refused (exit 2, nothing sent) at every size" {
@@ -152,15 +189,19 @@ PY
   sent_prompt_is "$BATS_TEST_TMPDIR/p" harmony
 }
 
-# big_reply FILE SIZE → a JSON array for STUB_REPLIES_FILE: one reply of SIZE bytes with
-# every control character, quotes, backslashes and UTF-8; FILE.txt gets the text.
+# big_reply FILE SIZE [harmony] → a JSON array for STUB_REPLIES_FILE: one reply of SIZE
+# bytes with every control character, quotes, backslashes and UTF-8; FILE.txt gets the
+# text. With `harmony` the reply is an analysis message, then that text as the final one.
 big_reply() {
-  python3 - "$1" "$2" <<'PY'
+  python3 - "$@" <<'PY'
 import json, sys
 path, size = sys.argv[1], int(sys.argv[2])
 unit = "".join(map(chr, range(1, 128))) + 'é "q" \\ 日本 😀 \\u0041\n'
 text = (unit * (size // len(unit.encode()) + 1)).encode()[:size].decode("utf-8", "ignore")
-open(path, "w", encoding="utf-8").write(json.dumps([text], ensure_ascii=False))
+reply = text
+if len(sys.argv) > 3:
+    reply = "<|channel|>analysis<|message|>a thought<|end|><|start|>assistant<|channel|>final<|message|>" + text
+open(path, "w", encoding="utf-8").write(json.dumps([reply], ensure_ascii=False))
 open(path + ".txt", "wb").write(text.encode())
 PY
 }
@@ -189,6 +230,18 @@ PY
         "$BATS_TEST_TMPDIR/out" "$want" || fail "--raw $flags, $size bytes"
     done
   done
+}
+
+@test "an 8 MB Harmony reply's final text prints exact through local-infer.sh and gpt-oss-py chat" {
+  # Time and memory at 1-50 MB: make bench's size sweep; here the bytes.
+  local want=$BATS_TEST_TMPDIR/replies.txt
+  big_reply "$BATS_TEST_TMPDIR/replies" 8000000 harmony
+  printf '\n' >>"$want" # the text does not end in a newline: the scripts add one
+  start_stub STUB_REPLIES_FILE="$BATS_TEST_TMPDIR/replies" STUB_N_CTX=100000000
+  "$INFER" -n 50000000 hello >"$BATS_TEST_TMPDIR/out"
+  cmp "$BATS_TEST_TMPDIR/out" "$want" || fail "local-infer.sh (Harmony)"
+  "$SUITE_ROOT/.venv/bin/gpt-oss-py" chat --max-tokens 50000000 hello >"$BATS_TEST_TMPDIR/out"
+  cmp "$BATS_TEST_TMPDIR/out" "$want" || fail "gpt-oss-py chat"
 }
 
 # The two implementations side by side, outside the scripts.

@@ -117,5 +117,5 @@ field() { sed -n "s/^$1 *//p" <<<"$output"; }
   run --separate-stderr "$FAST" --check-model "$TINY"
   assert_success
   assert_equal "$(stub_request_count)" 0
-  [[ ! -e "$XDG_STATE_HOME/gpt-oss/server.pid" ]]
+  [[ ! -e "$(server_state)/server.pid" ]]
 }

@@ -2,14 +2,21 @@
 # The documentation works when pasted (issue 8): every ```bash, ```sh and ```console
 # block of README.md and docs/*.md runs, page by page, in order, against the suite's own
 # server — the REAL llama-server on the bundled SmolLM2 model, started once for the file
-# with scripts/gpt-oss-fast.sh. And every script's --help agrees with docs/reference.md.
+# with scripts/gpt-oss-fast.sh. A block marked `<!-- doc-test: output -->` must print what
+# the page shows after it (`…` for what varies). And docs/reference.md's option tables
+# are the ones `make docs` generates from each script's --help.
 #
 # How a page runs: tests/helpers/doc_blocks.py extracts its blocks (console blocks: the
 # `$ ` lines) and a runner; the runner sources them one after another in ONE bash, like a
 # reader pasting into one terminal (exports and cd carry over), with errexit and
 # pipefail, so the first failing command fails the test with PAGE:LINE. A block whose
 # fence is preceded by `<!-- doc-test: skip (REASON) -->` is not run but listed (see the
-# last test); `<!-- doc-test: exit N -->` means the block must exit N.
+# last test); `<!-- doc-test: exit N -->` means the block must exit N;
+# `<!-- doc-test: output -->` (or `exit N, output`) compares what the block's commands
+# print, stdout and stderr as a terminal shows them, with the output the page shows:
+# a console block's lines that are not commands, or the ```text block after a bash
+# block. `…` stands for any text in a line, a line of `…` for any lines; $HOME reads
+# `~` and the test's port 8000 (tests/helpers/doc_blocks.py says exactly how).
 #
 # The environment is a reader's who has run `make setup` and chosen the bundled model: an
 # isolated HOME and XDG_STATE_HOME for the whole file, GPT_OSS_GGUF_MODEL_PATH pointing
@@ -37,6 +44,7 @@ setup_file() {
     unset "$var"
   done
   unset NO_COLOR XDG_DATA_HOME
+  export DOC_TEST_REAL_HOME=$HOME # an `output` block's paths under it read `~` too
   export HOME="$BATS_FILE_TMPDIR/home"
   export XDG_STATE_HOME="$HOME/.local/state" XDG_CACHE_HOME="$HOME/.cache"
   export XDG_CONFIG_HOME="$HOME/.config"
@@ -151,17 +159,26 @@ run_page() {
   assert_success
 }
 
-@test "each script's --help options and docs/reference.md's option tables agree" {
-  local script failed=0
+@test "docs/reference.md's option tables are the ones make docs generates from each script's --help" {
+  local script
+  cd "$SUITE_ROOT"
+  run python3 "$DOC_BLOCKS" tables docs/reference.md
+  assert_success
   for script in "${DOC_SCRIPTS[@]}"; do
-    "$SUITE_ROOT/scripts/$script" --help >"$BATS_TEST_TMPDIR/help.txt"
-    run python3 "$DOC_BLOCKS" check-options "$script" "$BATS_TEST_TMPDIR/help.txt" "$SUITE_ROOT/docs/reference.md"
-    if ((status)); then
-      printf '%s\n' "$output"
-      failed=1
-    fi
+    grep -q "^<!-- options: $script " docs/reference.md || fail "no generated option table of $script"
   done
-  ((failed == 0))
+}
+
+@test "a page whose commands print something else than the output it shows fails, naming the block" {
+  local page="$BATS_TEST_TMPDIR/page.md" out="$BATS_TEST_TMPDIR/blocks"
+  printf '%s\n' '# A page' '' '<!-- doc-test: output -->' '```console' \
+    '$ scripts/gpt-oss-query.sh --version' 'gpt-oss-query.sh 0.0.0-not-this-one' '```' >"$page"
+  cd "$SUITE_ROOT"
+  python3 "$DOC_BLOCKS" extract "$page" "$out"
+  run bash --noprofile --norc "$out/run.sh"
+  assert_failure
+  assert_output --partial "-gpt-oss-query.sh 0.0.0-not-this-one"
+  assert_output --partial "page.md:4: the output differs from what the page shows"
 }
 
 @test "every GPT_OSS_* variable the code reads is in docs/reference.md" {
@@ -173,21 +190,22 @@ run_page() {
   ((${#missing[@]} == 0)) || fail "not in docs/reference.md: ${missing[*]}"
 }
 
-@test "docs/reference.md's exit codes are the ones in scripts/lib/common.sh" {
+@test "docs/reference.md's exit codes are the ones in the table both languages read" {
   local name code
   cd "$SUITE_ROOT"
   while read -r name code; do
     grep -qE "^\| $code \| \`$name\` \|" docs/reference.md || fail "no row '| $code | \`$name\` |' in docs/reference.md"
-  done < <(sed -nE 's/^readonly (EXIT_[A-Z_]+)=([0-9]+).*/\1 \2/p' scripts/lib/common.sh)
+  done < <(sed -nE 's/^(EXIT_[A-Z_]+)=([0-9]+).*/\1 \2/p' py/gpt_oss_suite/exit_codes.sh)
 }
 
 @test "the blocks the doc test does not run are listed, each with its reason" {
-  local line ran=0 skipped=0 expect=0
+  local line ran=0 skipped=0 expect=0 outputs=0
   local -a skips=()
   cd "$SUITE_ROOT"
   run python3 "$DOC_BLOCKS" list "${DOC_PAGES[@]}"
   assert_success
-  while IFS=$'\t' read -r page number _ action detail; do
+  while IFS=$'\t' read -r page number _ action compared detail; do
+    [[ $compared != output ]] || outputs=$((outputs + 1))
     case $action in
       run) ran=$((ran + 1)) ;;
       exit) ran=$((ran + 1)) expect=$((expect + 1)) ;;
@@ -198,7 +216,7 @@ run_page() {
         ;;
     esac
   done <<<"$output"
-  echo "# doc blocks: $ran run ($expect with a promised non-zero exit), $skipped skipped:" >&3
+  echo "# doc blocks: $ran run ($expect with a promised non-zero exit, $outputs with their output compared), $skipped skipped:" >&3
   for line in "${skips[@]}"; do echo "#   skip $line" >&3; done
-  ((ran > 0))
+  ((ran > 0 && outputs > 0))
 }

@@ -61,6 +61,34 @@ expect_exit() {
   done
 }
 
+@test "an IPv6 host or URL exits 2 at once in every script, saying the suite is IPv4 only" {
+  local cmd host
+  for cmd in "$QUERY hi" "$INFER hi" "$INFER --raw hi" "$INFER --backend openai hi" "$STATUS" "$BENCH 1"; do
+    for host in ::1 :: '[::1]'; do
+      # shellcheck disable=SC2086 # a command and its arguments
+      GPT_OSS_HOST=$host expect_exit 2 $cmd
+      [[ $stderr == *"GPT_OSS_HOST is an IPv6 address ('$host'); the suite speaks IPv4 only"* ]] || fail "$cmd: $stderr"
+    done
+    # shellcheck disable=SC2086
+    GPT_OSS_URL='http://[::1]:8000' expect_exit 2 $cmd
+    [[ $stderr == *"the server URL is an IPv6 address"*"IPv4 only"* ]] || fail "$cmd: $stderr"
+  done
+  GPT_OSS_HOST=::1 expect_exit 2 "$FAST" --print-cmd --model /dev/null
+  [[ $stderr == *"GPT_OSS_HOST (--host) is an IPv6 address"* ]]
+}
+
+@test "a number too large for a time limit or a seed exits 2 everywhere, never wraps or crashes" {
+  local cmd big=99999999999999999999
+  for cmd in "$QUERY --timeout $big hi" "$INFER --timeout $big hi" "$INFER --raw --timeout $big hi" \
+    "$INFER --timeout 4294967296 hi" "$STATUS --timeout $big" "$BENCH --timeout $big 1" \
+    "$INFER --seed $big hi" "$QUERY --temperature $big hi" "$QUERY -n $big hi"; do
+    # shellcheck disable=SC2086 # a command and its arguments
+    expect_exit 2 $cmd
+    [[ $stderr == *"from 0 to 4294967295"* || $stderr == *"from 1 to 4294967295"* ]] || fail "$cmd: $stderr"
+  done
+  GPT_OSS_CTX=$big expect_exit 2 "$FAST" --print-cmd --model /dev/null
+}
+
 @test "a 503 with an empty body exits 4 in every client, on every path" {
   start_fault "$(route /completion 503 '')" "$(route /v1/completions 503 '')" \
     "$(route /v1/chat/completions 503 '')"

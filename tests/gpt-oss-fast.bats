@@ -4,15 +4,7 @@
 setup() {
   load helpers/test_helper
   common_setup
-  FAST="$SUITE_ROOT/scripts/gpt-oss-fast.sh"
-  MODEL_DIR="$BATS_TEST_TMPDIR/models"
-  mkdir -p "$MODEL_DIR"
-  : >"$MODEL_DIR/gpt-oss-20b-Q4_0.gguf"
-  export GPT_OSS_MODEL_DIR="$MODEL_DIR"
-  export GPT_OSS_PORT
-  GPT_OSS_PORT=$(free_port)
-  export LLAMA_SERVER="$SUITE_ROOT/tests/helpers/bin/llama-server"
-  STATE="$XDG_STATE_HOME/gpt-oss"
+  use_stub_fast
 }
 
 teardown() {
@@ -277,7 +269,7 @@ argv_line() { paste -sd ' ' "$STUB_DIR/argv"; }
   assert_equal "$(cat "$BATS_TEST_TMPDIR/b.out")" "http://127.0.0.1:$GPT_OSS_PORT"
   run cat "$BATS_TEST_TMPDIR/a.err" "$BATS_TEST_TMPDIR/b.err"
   assert_equal "$(grep -c 'reusing the running llama-server' <<<"$output")" 1
-  assert_equal "$(pgrep -fc "stub_llama_server.py -m $MODEL_DIR")" 1
+  assert_equal "$(pgrep -fc "bin/llama-server -m $MODEL_DIR")" 1
   assert [ ! -d "$STATE/start.lock" ]
 }
 

@@ -21,7 +21,8 @@ completion_count() {
 # make_ours → the running stub looks like the server gpt-oss-fast.sh started: its pid,
 # argv and URL in the state dir. GPT_OSS_URL is dropped so status finds it by itself.
 make_ours() {
-  local state="$XDG_STATE_HOME/gpt-oss"
+  local state
+  state=$(server_state "$STUB_PORT")
   mkdir -p "$state"
   cat "$STUB_DIR/pid" >"$state/server.pid"
   printf '%s\n' "$TEST_STUB_SERVER" --host 127.0.0.1 --port "$STUB_PORT" -c 384 -np 4 >"$state/server.argv"
@@ -31,11 +32,12 @@ make_ours() {
 
 # fake_keepalive → a live process whose command line says keepalive.sh, recorded as ours.
 fake_keepalive() {
-  mkdir -p "$BATS_TEST_TMPDIR/ka" "$XDG_STATE_HOME/gpt-oss"
+  mkdir -p "$BATS_TEST_TMPDIR/ka" "$(server_state "$STUB_PORT")"
   printf '#!/usr/bin/env bash\nsleep 30\n' >"$BATS_TEST_TMPDIR/ka/keepalive.sh"
   chmod +x "$BATS_TEST_TMPDIR/ka/keepalive.sh"
   "$BATS_TEST_TMPDIR/ka/keepalive.sh" 3>&- &
-  echo $! >"$XDG_STATE_HOME/gpt-oss/keepalive.pid"
+  echo $! >"$(server_state "$STUB_PORT")/keepalive.pid"
+  echo "$BATS_TEST_TMPDIR/ka/keepalive.sh" >"$(server_state "$STUB_PORT")/keepalive.argv"
   echo $! >>"$TEST_PIDS_FILE"
 }
 
@@ -125,9 +127,9 @@ last_bench() {
   fake_keepalive
   run --separate-stderr "$STATUS" --no-probe
   assert_success
-  assert_line "keepalive    running (pid $(cat "$XDG_STATE_HOME/gpt-oss/keepalive.pid"))"
+  assert_line "keepalive    running (pid $(cat "$(server_state "$STUB_PORT")/keepalive.pid"))"
   run --separate-stderr "$STATUS" --no-probe --json
-  [[ $(json_get 'd["keepalive"]["running"], d["keepalive"]["pid"] == '"$(cat "$XDG_STATE_HOME/gpt-oss/keepalive.pid")" <<<"$output") == "True True" ]]
+  [[ $(json_get 'd["keepalive"]["running"], d["keepalive"]["pid"] == '"$(cat "$(server_state "$STUB_PORT")/keepalive.pid")" <<<"$output") == "True True" ]]
 }
 
 @test "status warns when decode falls under half the last bench's median (paging)" {

@@ -75,15 +75,112 @@ write_config() {
   [[ "$stderr" == *"tuned config: $CONFIG:"*"for this model and llama-server"* ]] || fail "$stderr"
 }
 
-@test "a flat stub with noise gives no measurable difference, and the defaults stay" {
+@test "a flat stub with noise gives no measurable difference: no config is written, and an earlier one for this pair goes" {
   export STUB_DELAY_MS=40 STUB_DELAY_JITTER_MS=30
+  # An earlier tuning of this model and binary (and one of another model, which stays)
+  printf 'GGUF' >"$BATS_TEST_TMPDIR/models/other-Q8_0.gguf"
+  GPT_OSS_GGUF_MODEL_PATH="$BATS_TEST_TMPDIR/models/other-Q8_0.gguf" write_config GPT_OSS_BATCH=128
+  write_config GPT_OSS_BATCH=512
   run --separate-stderr "$TUNE" --only batch --prompt "hello there" --runs 4 --budget 200
   assert_success
   assert_line "result: no measurable difference: the defaults stay"
-  run grep -c '^GPT_OSS_' "$CONFIG"
+  [[ "$stderr" == *"no setting beat the defaults measurably: the defaults stay, no config written (the earlier section for this model and llama-server was removed from $CONFIG)"* ]] || fail "$stderr"
+  # Not a terminal: no bar chart
+  refute_output --partial '#'
+  run grep -c '^\[tuned\]' "$CONFIG"
+  assert_output 1
+  run grep -c "^model = $GPT_OSS_GGUF_MODEL_PATH\$" "$CONFIG"
   assert_output 0
   run --separate-stderr "$FAST" --print-cmd
   assert_output --partial " -b 256 -ub 256 "
+  [[ "$stderr" != *"tuned config"* ]] || fail "$stderr"
+  # Alone in the file, the section goes with the file: never an empty config.
+  rm "$CONFIG"
+  run --separate-stderr "$TUNE" --only batch --prompt "hello there" --runs 4 --budget 200 --json
+  assert_success
+  [[ "$stderr" == *"no setting beat the defaults measurably: the defaults stay, no config written"* ]] || fail "$stderr"
+  [[ ! -e "$CONFIG" ]] || fail "a config was written: $(cat "$CONFIG")"
+  assert_equal "$(output_json_of "$output" 'd["config_file"]')" None
+}
+
+@test "the throughput and decode objectives find the planted optimum too" {
+  export STUB_DELAY_MS=200 STUB_DELAY_BY_ARGS="-ub 512=-170"
+  run --separate-stderr "$TUNE" --only ubatch --prompt "hello there" --runs 4 --budget 200 --objective throughput --json
+  assert_success
+  assert_equal "$(output_json_of "$output" 'd["winner"]')" "{'GPT_OSS_UBATCH': '512'}"
+  [[ "$(output_json_of "$output" 'd["decision"]["unit"]')" == "req/s" ]]
+  [[ "$(output_json_of "$output" 'd["decision"]["verdict"]')" == "GPT_OSS_UBATCH=512: better by "*" req/s "* ]]
+  run grep -x 'objective = throughput' "$CONFIG"
+  assert_success
+  run --separate-stderr "$TUNE" --only ubatch --prompt "hello there" --runs 4 --budget 200 --objective decode
+  assert_success
+  # The table is sorted by the objective, best (most tok/s) first.
+  assert_line --index 0 --regexp '^setting +decode tok/s '
+  assert_line --index 1 --regexp '^GPT_OSS_UBATCH=512 '
+  assert_line --regexp '^result: GPT_OSS_UBATCH=512: better by [0-9.]+ tok/s'
+  run grep -x 'objective = decode' "$CONFIG"
+  assert_success
+}
+
+@test "a setting that cannot start is reported as failed with the end of its log, and the search goes on" {
+  export STUB_DELAY_MS=20 STUB_FAIL_BY_ARGS="-ctk q8_0"
+  run --separate-stderr "$TUNE" --only kv-type,flash-attn --prompt hi --runs 2 --budget 200
+  assert_success
+  [[ "$stderr" == *"GPT_OSS_KV_TYPE=q8_0: failed to start"* ]] || fail "$stderr"
+  assert_line --regexp '^GPT_OSS_KV_TYPE=q8_0 +(- +)+failed$'
+  assert_line --regexp '^GPT_OSS_KV_TYPE=q8_0: failed: could not start: '
+  assert_line --regexp '^    \| .*failed to initialize the context: stub refuses .*-ctk q8_0'
+  # flash-attn was still measured
+  assert_line --regexp '^GPT_OSS_FLASH_ATTN=off +[0-9]'
+  # The same run as CSV: a header, then one row per measured setting, the reason kept
+  run --separate-stderr "$TUNE" --only kv-type --prompt hi --runs 2 --budget 200 --csv
+  assert_success
+  assert_line --index 0 "setting,score,p50_ms,p95_ms,ttft_p50_ms,prompt_tps,decode_tps,spikes,rss_mib,start_ms,n_ctx,status,reason"
+  assert_line --index 1 --regexp '^defaults,[0-9.]+,[0-9.]+,'
+  assert_line --index 2 --regexp '^GPT_OSS_KV_TYPE=q8_0,,,,,,,,,[0-9]*,,failed,"?could not start: '
+  assert_equal "${#lines[@]}" 3
+  [[ "$stderr" == *"nothing was compared with the defaults (see the report): no config written"* ]] || fail "$stderr"
+}
+
+@test "the report has a bar chart on a terminal, and none with NO_COLOR" {
+  export STUB_DELAY_MS=20
+  local cmd="'$TUNE' --only flash-attn --prompt hi --runs 2 --budget 200 2>/dev/null"
+  run env -u NO_COLOR TERM=xterm script -qec "$cmd" /dev/null
+  assert_success
+  assert_line --regexp '^defaults +[0-9.]+ .*ok  #+'
+  assert_line --regexp '^GPT_OSS_FLASH_ATTN=off +[0-9.]+ .*ok  #+'
+  run env NO_COLOR=1 TERM=xterm script -qec "$cmd" /dev/null
+  assert_success
+  assert_line --regexp '^defaults +[0-9.]+ .*ok'
+  refute_output --partial '#'
+}
+
+@test "GPU knobs are varied only when llama-server --list-devices shows a device" {
+  cp "$("$SUITE_ROOT/scripts/provision/models.sh" tiny-gpt-oss)" "$GPT_OSS_GGUF_MODEL_PATH"
+  run --separate-stderr "$TUNE" --dry-run --only gpu-layers,n-cpu-moe
+  assert_success
+  assert_line 'skipped    gpu-layers: no GPU backend in this build (llama-server --list-devices lists none)'
+  assert_line 'skipped    n-cpu-moe: no GPU backend in this build'
+  export STUB_DEVICES="CUDA0: NVIDIA GeForce RTX 4090 (24080 MiB, 23400 MiB free)"
+  run --separate-stderr "$TUNE" --dry-run --only gpu-layers,n-cpu-moe
+  assert_success
+  assert_line --regexp '^knob +gpu-layers +GPT_OSS_GPU_LAYERS=0\|GPT_OSS_GPU_LAYERS=999$'
+  # the tiny gpt-oss model: 2 layers, 4 experts
+  assert_line --regexp '^knob +n-cpu-moe +GPT_OSS_N_CPU_MOE=1\|GPT_OSS_N_CPU_MOE=2$'
+  export STUB_DELAY_MS=200 STUB_DELAY_BY_ARGS="-ngl 999=-170"
+  run --separate-stderr "$TUNE" --only gpu-layers --prompt hi --runs 3 --budget 200
+  assert_success
+  assert_line --regexp '^result: GPT_OSS_GPU_LAYERS=999: better by '
+  run --separate-stderr "$FAST" --print-cmd
+  assert_output --regexp ' -ngl 999$'
+  [[ "$stderr" == *"gpu-layers: 999: tuned config $CONFIG:"* ]] || fail "$stderr"
+}
+
+@test "SmolLM2 (not a mixture of experts) gets no --n-cpu-moe values, with the reason" {
+  cp "$("$SUITE_ROOT/scripts/provision/models.sh" smollm2)" "$GPT_OSS_GGUF_MODEL_PATH"
+  STUB_DEVICES="Metal: Apple M2 Pro (10922 MiB, 10922 MiB free)" run --separate-stderr "$TUNE" --dry-run --only n-cpu-moe
+  assert_success
+  assert_line 'skipped    n-cpu-moe: not a mixture-of-experts model'
 }
 
 @test "knobs a build does not take are skipped with a note" {
@@ -137,7 +234,7 @@ write_config() {
   line=$(grep -n '^GPT_OSS_FLASH_ATTN' "$CONFIG" | cut -d: -f1)
   run --separate-stderr "$FAST" --print-cmd
   assert_failure 2
-  assert_equal "$stderr" "gpt-oss-fast.sh: $CONFIG:$line: GPT_OSS_FLASH_ATTN must be one of on off, got 'maybe' (fix it, or --no-tuned to ignore the file) (see gpt-oss-fast.sh --help)"
+  assert_equal "$stderr" "gpt-oss-fast.sh: $CONFIG:$line: GPT_OSS_FLASH_ATTN must be on or off, got 'maybe' (fix it, or --no-tuned to ignore the file) (see gpt-oss-fast.sh --help)"
   printf 'GPT_OSS_WARP = 9\n' >>"$CONFIG"
   run --separate-stderr "$FAST" --print-cmd --no-tuned
   assert_success
@@ -147,20 +244,56 @@ write_config() {
   [[ "$stderr" == *"$CONFIG:$((line + 1)): unknown setting 'GPT_OSS_WARP'"* ]] || fail "$stderr"
 }
 
-@test "it refuses while the suite's server runs, unless --stop-running, which restarts it afterwards" {
+@test "a tuned value is checked by the very rule a flag and the environment are" {
+  # One rule per knob (scripts/lib/tuned.sh): the same words for all three sources.
+  local why="GPT_OSS_THREADS must be a whole number >= 1, got '0'"
+  GPT_OSS_THREADS=0 run --separate-stderr "$FAST" --print-cmd
+  assert_failure 2
+  assert_equal "$stderr" "gpt-oss-fast.sh: $why (see gpt-oss-fast.sh --help)"
+  write_config GPT_OSS_THREADS=0
+  line=$(grep -n '^GPT_OSS_THREADS' "$CONFIG" | cut -d: -f1)
+  run --separate-stderr "$FAST" --print-cmd
+  assert_failure 2
+  assert_equal "$stderr" "gpt-oss-fast.sh: $CONFIG:$line: $why (fix it, or --no-tuned to ignore the file) (see gpt-oss-fast.sh --help)"
+  why="GPT_OSS_KV_TYPE (--kv-type) must be f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0 or q5_1, got 'f17'"
+  run --separate-stderr "$FAST" --print-cmd --kv-type f17 --no-tuned
+  assert_equal "$stderr" "gpt-oss-fast.sh: $why (see gpt-oss-fast.sh --help)"
+  write_config GPT_OSS_KV_TYPE=f17
+  run --separate-stderr "$FAST" --print-cmd
+  [[ "$stderr" == *"tuned.conf:"*": GPT_OSS_KV_TYPE must be f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0 or q5_1, got 'f17'"* ]] || fail "$stderr"
+  # tune_config.py checks the layout only: no value rule of its own
+  run grep -nE "q8_0|>= ?1|\"on\", \"off\"" "$SUITE_ROOT/py/gpt_oss_suite/tune_config.py"
+  assert_failure
+  # The one Python list of KV types (bytes per element, kv_estimate.py) is the rule's.
+  rule=$(bash -c 'source "$1/scripts/lib/common.sh"; use_libs tuned; knob_rule GPT_OSS_KV_TYPE' _ "$SUITE_ROOT")
+  sizes=$("$SUITE_ROOT/.venv/bin/python" -c 'import sys; sys.path.insert(0, sys.argv[1]); from gpt_oss_suite.kv_estimate import TYPE_BYTES; print("|".join(TYPE_BYTES))' "$SUITE_ROOT/py")
+  assert_equal "$rule" "$sizes"
+}
+
+@test "it refuses while the suite's servers run (any port), unless --stop-running, which restarts them afterwards" {
   GPT_OSS_KEEPALIVE_SECS=0 "$FAST" --no-warmup >/dev/null 2>&1
-  pid=$(cat "$XDG_STATE_HOME/gpt-oss/server.pid")
-  argv_before=$(cat "$XDG_STATE_HOME/gpt-oss/server.argv")
+  other=$(free_port)
+  GPT_OSS_KEEPALIVE_SECS=0 "$FAST" --no-warmup --port "$other" >/dev/null 2>&1
+  pid=$(cat "$(server_state)/server.pid")
+  other_pid=$(cat "$(server_state "$other")/server.pid")
+  argv_before=$(cat "$(server_state)/server.argv")
+  other_argv_before=$(cat "$(server_state "$other")/server.argv")
   run --separate-stderr "$TUNE" --only batch --budget 60
   assert_failure 8
-  [[ "$stderr" == *"the suite's llama-server runs (pid $pid)"*"--stop-running"* ]] || fail "$stderr"
+  [[ "$stderr" == *"the suite's llama-server runs (pid "*"$pid"*")"*"--stop-running"* ]] || fail "$stderr"
+  [[ "$stderr" == *"(pid "*"$other_pid"*")"* ]] || fail "the server on port $other was not seen: $stderr"
   export STUB_DELAY_MS=20
   run --separate-stderr "$TUNE" --only flash-attn --prompt hi --runs 3 --budget 200 --stop-running
   assert_success
-  [[ "$stderr" == *"restarting the suite's llama-server with its own settings"* ]] || fail "$stderr"
+  [[ "$stderr" == *"restarting the suite's llama-server with its own settings at http://127.0.0.1:$GPT_OSS_PORT"* ]] || fail "$stderr"
+  [[ "$stderr" == *"restarting the suite's llama-server with its own settings at http://127.0.0.1:$other"* ]] || fail "$stderr"
   run "$FAST" --check
   assert_success
-  assert_equal "$(cat "$XDG_STATE_HOME/gpt-oss/server.argv")" "$argv_before"
+  run "$FAST" --check --port "$other"
+  assert_success
+  assert_equal "$(cat "$(server_state)/server.argv")" "$argv_before"
+  assert_equal "$(cat "$(server_state "$other")/server.argv")" "$other_argv_before"
+  "$FAST" stop --all >/dev/null 2>&1
 }
 
 @test "SIGTERM stops the tuner's servers, keeps the results measured so far and writes no config" {
@@ -184,7 +317,7 @@ write_config() {
   [[ -s "$results" ]]
   # every server the tuner started is gone
   sleep 0.5
-  run pgrep -f "stub_llama_server.py -m $GPT_OSS_GGUF_MODEL_PATH"
+  run pgrep -f "bin/llama-server -m $GPT_OSS_GGUF_MODEL_PATH"
   assert_failure
 }
 

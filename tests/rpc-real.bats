@@ -69,8 +69,8 @@ answer12() {
   # llama.cpp logs one "model buffer size" line per device that holds weights.
   local w mib
   for w in "$W1" "$W2"; do
-    mib=$(sed -nE "s/.*RPC[0-9]+\[127\.0\.0\.1:$w\] model buffer size = *([0-9.]+) MiB.*/\1/p" "$STATE/server.log")
-    [[ -n "$mib" ]] || { grep -i "buffer size" "$STATE/server.log"; false; }
+    mib=$(sed -nE "s/.*RPC[0-9]+\[127\.0\.0\.1:$w\] model buffer size = *([0-9.]+) MiB.*/\1/p" "$(server_state)/server.log")
+    [[ -n "$mib" ]] || { grep -i "buffer size" "$(server_state)/server.log"; false; }
     awk -v m="$mib" 'BEGIN { exit !(m > 10) }' # MiB of SmolLM2's 98 MB on each worker
     grep -q "Accepted client connection" "$STATE/rpc-worker-$w/worker.log"
   done
@@ -110,7 +110,7 @@ answer12() {
 @test "the tiny gpt-oss model over two loopback workers gives a Harmony answer" {
   two_workers
   GPT_OSS_EXTRA_ARGS="-lv 4" start_server --model "$TINY_GPT_OSS" --ctx 4096 --parallel 1 --no-warmup
-  grep -qE "RPC[0-9]+\[127\.0\.0\.1:$W1\] model buffer size" "$STATE/server.log"
+  grep -qE "RPC[0-9]+\[127\.0\.0\.1:$W1\] model buffer size" "$(server_state)/server.log"
   run --separate-stderr "$SUITE_ROOT/scripts/local-infer.sh" --max-tokens 16 --seed 1 --json "Say hi"
   assert_success
   run json_get 'd["mode"], d["fallback"], d["requests"], d["tokens"]["predicted"] <= 16' <<<"$output"

@@ -5,11 +5,8 @@
 # SIGTERM, as `systemctl --user stop` does.
 
 setup_file() {
-  # Resolved in the real HOME, where `make setup` cached them.
-  NEW_SERVER=$("$BATS_TEST_DIRNAME/../scripts/provision/llama-server.sh")
-  OLD_SERVER=$("$BATS_TEST_DIRNAME/../scripts/provision/llama-server.sh" --aug2025)
-  SMOLLM2=$("$BATS_TEST_DIRNAME/../scripts/provision/models.sh" smollm2)
-  export NEW_SERVER OLD_SERVER SMOLLM2
+  load helpers/real_server
+  real_builds
 }
 
 setup() {
@@ -52,12 +49,12 @@ teardown() {
     sleep 0.1
   done
   until grep -q "running in the foreground" "$BATS_TEST_TMPDIR/err"; do sleep 0.1; done
-  server=$(cat "$XDG_STATE_HOME/gpt-oss/server.pid")
+  server=$(cat "$(server_state)/server.pid")
   [[ "$(tr '\0' ' ' <"/proc/$server/cmdline")" == *" -c 384 "* ]] # the unit's settings reached it
   kill -TERM "$pid"
   wait "$pid" || status=$?
   assert_equal "$status" "$(sed -n 's/^SuccessExitStatus=//p' "$unit")"
   run kill -0 "$server"
   assert_failure
-  [[ ! -e "$XDG_STATE_HOME/gpt-oss/server.pid" ]]
+  [[ ! -e "$(server_state)/server.pid" ]]
 }

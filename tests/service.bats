@@ -103,11 +103,11 @@ print(d["EnvironmentVariables"]["LLAMA_SERVER"])' "$BATS_TEST_TMPDIR/agent.plist
   env -i HOME="$HOME" "${envs[@]}" "${exec[@]}" </dev/null >"$BATS_TEST_TMPDIR/out" \
     2>"$BATS_TEST_TMPDIR/err" 3>&- &
   pid=$!
-  until [[ -s "$XDG_STATE_HOME/gpt-oss/keepalive.pid" ]] || ((tries++ > 200)); do sleep 0.05; done
+  until [[ -s "$(server_state)/keepalive.pid" ]] || ((tries++ > 200)); do sleep 0.05; done
   run curl -4 -s "http://127.0.0.1:$GPT_OSS_PORT/health"
   assert_output '{"status":"ok"}'
-  server=$(cat "$XDG_STATE_HOME/gpt-oss/server.pid")
-  keepalive=$(cat "$XDG_STATE_HOME/gpt-oss/keepalive.pid")
+  server=$(cat "$(server_state)/server.pid")
+  keepalive=$(cat "$(server_state)/keepalive.pid")
   kill -TERM "$pid"
   wait "$pid" || status=$?
   assert_equal "$status" "$(unit_value SuccessExitStatus)"
@@ -115,7 +115,7 @@ print(d["EnvironmentVariables"]["LLAMA_SERVER"])' "$BATS_TEST_TMPDIR/agent.plist
   assert_failure
   run kill -0 "$keepalive"
   assert_failure
-  [[ ! -e "$XDG_STATE_HOME/gpt-oss/server.pid" ]]
+  [[ ! -e "$(server_state)/server.pid" ]]
   run cat "$BATS_TEST_TMPDIR/err"
   assert_line --partial "running in the foreground"
   assert_line "gpt-oss-fast.sh: stopping llama-server (pid $server)"

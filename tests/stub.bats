@@ -337,6 +337,26 @@ none
   assert_equal "$(cat "$STUB_DIR/argv")" "$(printf '%s\n' -m x.gguf --no-mmap)"
 }
 
+@test "STUB_FAIL_BY_ARGS makes a start with those flags fail like a model that cannot load" {
+  use_fake_llama_server
+  STUB_FAIL_BY_ARGS="-ngl 5;-ctk q8_0" run --separate-stderr llama-server -m x.gguf -ctk q8_0 --port "$(free_port)"
+  assert_failure 1
+  [[ "$stderr" == *"failed to initialize the context"*"main: exiting due to model loading error"* ]] || fail "$stderr"
+  assert_equal "$(head -n 3 "$STUB_DIR/argv")" "$(printf '%s\n' -m x.gguf -ctk)"
+}
+
+@test "--list-devices lists STUB_DEVICES, else what a CPU build prints" {
+  use_fake_llama_server
+  run llama-server --list-devices
+  assert_success
+  assert_output "$(printf 'Available devices:\n  (none)')"
+  STUB_HELP=old run llama-server --list-devices
+  assert_output "Available devices:"
+  STUB_DEVICES="CUDA0: NVIDIA GeForce RTX 4090 (24080 MiB, 23400 MiB free)" run llama-server --list-devices
+  assert_output "$(printf 'Available devices:\n  CUDA0: NVIDIA GeForce RTX 4090 (24080 MiB, 23400 MiB free)')"
+  [[ ! -e "$STUB_DIR/argv" ]]
+}
+
 @test "STUB_REJECT_UNKNOWN=0 ignores the other dialect's flags" {
   use_fake_llama_server
   STUB_REJECT_UNKNOWN=0 start_fake --no-mmap --mlock -c 512 -np 2

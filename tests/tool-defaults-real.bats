@@ -4,11 +4,8 @@
 # gpt-oss model (random weights, the real Harmony template and byte-level vocabulary).
 
 setup_file() {
-  NEW_SERVER=$("$BATS_TEST_DIRNAME/../scripts/provision/llama-server.sh" --cached)
-  OLD_SERVER=$("$BATS_TEST_DIRNAME/../scripts/provision/llama-server.sh" --aug2025)
-  TINY_GPT_OSS=$("$BATS_TEST_DIRNAME/../scripts/provision/models.sh" tiny-gpt-oss)
-  SMOLLM2=$("$BATS_TEST_DIRNAME/../scripts/provision/models.sh" smollm2)
-  export NEW_SERVER OLD_SERVER TINY_GPT_OSS SMOLLM2
+  load helpers/real_server
+  real_builds
 }
 
 setup() {
@@ -185,7 +182,7 @@ EOF
       "$FAST" --no-warmup --keepalive 0 >/dev/null 2>&1
       estimate=$("$FAST" --kv-estimate --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["mib"])')
       reported=$(bash -c 'source "$1/scripts/lib/common.sh"; use_libs server_measure; sm_kv_mib "$2"' _ \
-        "$SUITE_ROOT" "$XDG_STATE_HOME/gpt-oss/server.log")
+        "$SUITE_ROOT" "$(server_state)/server.log")
       "$FAST" stop >/dev/null 2>&1
       python3 -c 'import sys; e, r = map(float, sys.argv[1:]); assert abs(e - r) <= max(0.02 * r, 0.15), (e, r)' \
         "$estimate" "$reported" || fail "${model##*/} on ${server}: estimate $estimate MiB, server $reported MiB"

@@ -1,12 +1,17 @@
 """The client loop behind `local-infer.sh` (everything but its `--raw` path).
 
-- gpt-oss backend: the conversation is rendered to Harmony here (harmony.py), counted
-  with the server's tokenizer and checked against the per-slot context before it is
-  sent to `/completion` (special tokens kept in the reply), parsed (harmony_parse.py);
-  tool calls run in the workspace (workspace_tools.py) and go back as tool messages
-  until a final answer or `max_tool_turns`.
-- openai backend: `/v1/chat/completions` with OpenAI `tools`, `tool_calls` and
-  `reasoning_content`; the same loop, output and exit codes.
+One loop (`_chat_loop`) for both backends; a small adapter says how a request is made
+and how its reply reads:
+- `HarmonyBackend` (gpt-oss): the conversation becomes a Harmony prompt, rendered by the
+  server's own template (`POST /apply-template`, checked to be a Harmony prompt holding
+  the request; else harmony.py, for the rest of the run), counted with the server's
+  tokenizer, checked against the per-slot context, sent to `/completion` (special tokens
+  kept), parsed by harmony_parse.py.
+- `OpenAIBackend` (openai): `/v1/chat/completions` with OpenAI `tools`, `tool_calls` and
+  `reasoning_content`, checked the same way where the server has `/apply-template`.
+Tool calls run in the workspace (workspace_tools.py); their results go back through
+`neutralize_untrusted` (the one hook for untrusted text) until a final answer or
+`max_tool_turns`.
 
 Fallback (the guide's promise): when the request does not fit the per-slot context —
 found before sending, or told by the server (HTTP 400 exceed_context_size_error), or
@@ -67,7 +72,7 @@ class ChatOptions:
         "fallback": True,
         "context_check": True,
         "api_key": None,
-        "date": None,  # the Harmony system message's date (tests pin it)
+        "date": None,  # harmony.py's system date (tests pin it; a server uses its clock)
     }
 
     def __init__(self, **values: Any) -> None:
@@ -98,21 +103,7 @@ class ChatResult:
         self.tool_calls: list = []
 
     def to_json(self) -> dict:
-        return {
-            "backend": self.backend,
-            "mode": self.mode,
-            "text": self.text,
-            "reasoning": self.reasoning,
-            "finish_reason": self.finish_reason,
-            "complete": self.complete,
-            "truncated": self.truncated,
-            "fallback": self.fallback,
-            "tokens": self.tokens,
-            "timings": self.timings,
-            "requests": self.requests,
-            "per_request": self.per_request,
-            "tool_calls": self.tool_calls,
-        }
+        return dict(vars(self))  # the attributes above, in their order: nothing else is set
 
     def count(self, reply: dict) -> None:
         """Add one reply's token counts; keep its timings."""
@@ -184,6 +175,7 @@ class Transport:
         key = api_key if api_key is not None else os.environ.get("GPT_OSS_API_KEY") or None
         self.http = HttpClient(self.url, api_key=key, deadline=self.deadline)
         self.server = ServerClient(self.url, http=self.http)
+        self.renders = True  # the server renders chat requests, until it shows it does not
 
     def _waiting(self, call: Callable[[], Any]) -> Any:
         """Run `call`, retrying while the server answers 503 and --timeout allows."""
@@ -214,17 +206,21 @@ class Transport:
         return self._waiting(lambda: self.server.count_tokens(text))
 
     def apply_template(self, body: dict) -> str | None:
-        """The server's own rendering of a chat request (llama-server only), else None."""
+        """The server's own rendering of a chat request (`/apply-template`: the loaded
+        model's template), else None. A server without it (404) or failing it (an Aug-2025
+        server without --jinja answers 500 for tools), or whose rendering a caller found
+        wanting (`renders = False`), is asked once per run."""
 
         def call() -> Any:
             return self.http.json("POST", "/apply-template", body, allow_404=True)
 
         try:
-            reply = self._waiting(call)
+            reply = self._waiting(call) if self.renders else None
         except ServerError:
-            return None
+            reply = None
         prompt = reply.get("prompt") if isinstance(reply, dict) else None
-        return prompt if isinstance(prompt, str) else None
+        self.renders = isinstance(prompt, str)
+        return prompt if self.renders else None
 
     def post(self, path: str, body: dict, on_event: Callable[[dict], None] | None = None) -> dict:
         """POST JSON; returns the reply (for SSE: the last event, the streamed text
@@ -234,17 +230,12 @@ class Transport:
             if on_event is None:
                 reply = self.http.json("POST", path, body)
             else:
-                reply = self.http.stream(path, body, lambda event: _dict_event(on_event, event))
+                reply = self.http.stream(path, body, lambda e: isinstance(e, dict) and on_event(e))
             if not isinstance(reply, dict):
                 raise ServerError(f"unreadable reply from {self.url}{path}: not a JSON object")
             return reply
 
         return self._waiting(call)
-
-
-def _dict_event(on_event: Callable[[dict], None], event: Any) -> None:
-    if isinstance(event, dict):
-        on_event(event)
 
 
 # --------------------------------------------------------------------------- output helper
@@ -330,6 +321,178 @@ def _run_reply_calls(
     return [(c, o) for c, o in zip(calls, outcomes) if not o.dropped]
 
 
+# --------------------------------------------------------------------------- backends
+
+
+def neutralize_untrusted(value: Any) -> Any:
+    """The hook every piece of untrusted text passes on its way into the conversation,
+    before either renderer (the server's template or harmony.py) sees it: tool results
+    and what the model wrote that goes back (call names, arguments, reasoning, text).
+    Today: Harmony special tokens broken (harmony_guard.py)."""
+    from .harmony_guard import neutralize_specials
+
+    return neutralize_specials(value)
+
+
+class Backend:
+    """What the loop asks of a server dialect: `request` (the body for the conversation,
+    and whether it was counted exactly), `stream` (an SSE event handler and how the last
+    event becomes the reply), `parse`, `finished`, `prepare` (a reply's calls before they
+    run) and `add_turn` (the calls that ran and their results into the conversation)."""
+
+    mode = endpoint = what = cut = ""
+
+    def __init__(self, opts: ChatOptions, transport: Transport) -> None:
+        self.opts, self.transport = opts, transport
+
+
+class HarmonyBackend(Backend):
+    """gpt-oss on llama-server: a Harmony prompt to `/completion`, special tokens kept."""
+
+    mode, endpoint, what = "harmony", "/completion", "Harmony prompt"
+    cut = 'the server cut the Harmony prompt to fit its context ("truncated": true)'
+
+    def request(self, messages: list, tools: Any) -> tuple[dict, bool]:
+        """(the body, whether the prompt was counted exactly and fits)."""
+        opts = self.opts
+        text = self.prompt(messages, tools)
+        exact = _check_fits(opts, self.transport, text) if opts.context_check else False
+        return {"prompt": text, "n_predict": opts.max_tokens, "cache_prompt": True}, exact
+
+    def prompt(self, messages: list, tools: Any) -> str:
+        """The server's rendering when it is a Harmony prompt holding the request (not
+        so: an Aug-2025 server without --jinja), else harmony.py's."""
+        from . import harmony
+
+        effort = self.opts.reasoning
+        body: dict[str, Any] = {"messages": messages, "tools": tools or []}
+        if effort:  # an Aug-2025 server reads it only here
+            body["chat_template_kwargs"] = {"reasoning_effort": effort}
+        prompt = self.transport.apply_template(body)
+        if prompt is not None and harmony.is_harmony_rendering(prompt, messages, tools, effort):
+            return prompt
+        self.transport.renders = False
+        return harmony.render_prompt(messages, tools, reasoning_effort=effort, date=self.opts.date)
+
+    def stream(self, live: _Live | None) -> tuple[Callable[[dict], None], Callable]:
+        from .harmony_parse import parse_completion
+
+        pieces: list[str] = []
+
+        def on_event(event: dict) -> None:
+            piece = event.get("content")
+            if isinstance(piece, str) and piece:
+                pieces.append(piece)
+                if live is not None:
+                    parsed = parse_completion("".join(pieces))
+                    live.update(parsed["final"], parsed["analysis"])
+
+        return on_event, lambda last: {**last, "content": "".join(pieces)}
+
+    def parse(self, reply: dict) -> dict:
+        from .harmony_parse import parse_completion
+
+        content = reply.get("content")
+        if not isinstance(content, str):
+            raise ServerError(f"unreadable reply from {self.transport.url}/completion: no content")
+        return parse_completion(content, reply.get("stop_type"))
+
+    def finished(self, parsed: dict) -> bool:
+        return parsed["complete"]
+
+    def prepare(self, calls: list, turn: int) -> None:
+        for call in calls:
+            call["name"] = call["name"] or "unnamed"
+
+    def add_turn(self, messages: list, parsed: dict, ran: list) -> None:
+        """One assistant message per call (the template renders only a message's first
+        call), the first carrying the reply's reasoning, each followed by its result."""
+        thinking = parsed["analysis"]
+        for call, outcome in ran:
+            arguments = call["arguments"] if call["valid"] else call["raw"]
+            arguments = json.dumps(neutralize_untrusted(arguments), ensure_ascii=False)
+            function = {"name": outcome.name, "arguments": arguments}
+            message: dict[str, Any] = {
+                "role": "assistant",
+                "tool_calls": [{"type": "function", "function": function}],
+            }
+            if thinking:
+                message["reasoning_content"] = neutralize_untrusted(thinking)
+                thinking = ""
+            messages.append(message)
+            messages.append({"role": "tool", "content": neutralize_untrusted(outcome.for_model())})
+
+
+class OpenAIBackend(Backend):
+    """Any OpenAI-compatible server: `/v1/chat/completions` with OpenAI `tools`; on
+    llama-server the request is counted from its `/apply-template` rendering first."""
+
+    mode, endpoint, what = "chat", "/v1/chat/completions", "chat request"
+    cut = 'the server cut the chat prompt ("truncated": true)'
+
+    def request(self, messages: list, tools: Any) -> tuple[dict, bool]:
+        opts = self.opts
+        body: dict[str, Any] = {"messages": messages, "max_tokens": opts.max_tokens}
+        if tools:
+            body["tools"] = tools
+        if opts.reasoning:
+            body["reasoning_effort"] = opts.reasoning
+        exact = False
+        if opts.context_check:
+            rendered = self.transport.apply_template(
+                {k: v for k, v in body.items() if k != "max_tokens"}
+            )
+            if rendered is not None:
+                exact = _check_fits(opts, self.transport, rendered)
+        return body, exact
+
+    def stream(self, live: _Live | None) -> tuple[Callable[[dict], None], Callable]:
+        assembled: dict[str, Any] = {"content": "", "reasoning_content": "", "tool_calls": []}
+        finish: list = [None]
+
+        def on_event(event: dict) -> None:
+            _merge_delta(assembled, finish, event)
+            if live is not None:
+                live.update(assembled["content"], assembled["reasoning_content"])
+
+        def reply(last: dict) -> dict:
+            message = {"role": "assistant", **{k: v or None for k, v in assembled.items()}}
+            return {**last, "choices": [{"message": message, "finish_reason": finish[0]}]}
+
+        return on_event, reply
+
+    def parse(self, reply: dict) -> dict:
+        from .harmony_parse import parse_openai_chat
+
+        try:
+            return parse_openai_chat(reply)
+        except ValueError as err:
+            raise ServerError(f"unreadable reply from {self.transport.url}: {err}") from None
+
+    def finished(self, parsed: dict) -> bool:
+        return parsed["stop"] != "limit"
+
+    def prepare(self, calls: list, turn: int) -> None:
+        for index, call in enumerate(calls):
+            call["id"] = call.get("id") or f"call_{turn}_{index}"
+
+    def add_turn(self, messages: list, parsed: dict, ran: list) -> None:
+        """One assistant message with the calls that ran, then their results by id."""
+        raw_calls = [
+            {
+                "id": neutralize_untrusted(call["id"]),
+                "type": "function",
+                "function": neutralize_untrusted({"name": call["name"], "arguments": call["raw"]}),
+            }
+            for call, _ in ran
+        ]
+        content = neutralize_untrusted(parsed["final"]) or None
+        messages.append({"role": "assistant", "content": content, "tool_calls": raw_calls})
+        for raw, (_, outcome) in zip(raw_calls, ran):
+            result = neutralize_untrusted(outcome.for_model())
+            messages.append({"role": "tool", "tool_call_id": raw["id"], "content": result})
+
+
 # --------------------------------------------------------------------------- the loop
 
 
@@ -341,15 +504,10 @@ def run_chat(opts: ChatOptions, prompt: str, sink: Sink | None = None) -> ChatRe
     """
     sink = sink or Sink(opts.show_reasoning)
     transport = Transport(opts.url, opts.api_key, opts.timeout)
-    workspace = None
-    if opts.tools:
-        from .workspace_tools import Workspace
-
-        workspace = Workspace(opts.workspace)
+    kind = OpenAIBackend if opts.backend == "openai" else HarmonyBackend
+    backend = kind(opts, transport)
     try:
-        if opts.backend == "openai":
-            return _openai_loop(opts, prompt, sink, transport, workspace)
-        return _harmony_loop(opts, prompt, sink, transport, workspace)
+        return _chat_loop(opts, prompt, sink, backend)
     except ContextOverflow as overflow:
         return _fall_back(opts, prompt, sink, transport, overflow)
 
@@ -373,99 +531,56 @@ def _check_fits(opts: ChatOptions, transport: Transport, text: str) -> bool:
     return exact
 
 
-def _harmony_loop(
-    opts: ChatOptions, prompt: str, sink: Sink, transport: Transport, workspace: Any
-) -> ChatResult:
-    from . import harmony, harmony_parse
-    from .harmony_guard import neutralize_specials
-    from .workspace_tools import TOOL_SPECS, ToolBudget
+def _chat_loop(opts: ChatOptions, prompt: str, sink: Sink, backend: Backend) -> ChatResult:
+    """Request, read the reply, run its tool calls, send their results back; until a
+    reply calls no tool (the answer) or `max_tool_turns` replies did."""
+    from .workspace_tools import TOOL_SPECS, ToolBudget, Workspace
 
+    workspace = Workspace(opts.workspace) if opts.tools else None
     tools = TOOL_SPECS if opts.tools else None
-    messages: list[dict] = []
-    if opts.system:
-        messages.append({"role": "system", "content": opts.system})
+    messages: list[dict] = [{"role": "system", "content": opts.system}] if opts.system else []
     messages.append({"role": "user", "content": prompt})
-    result = ChatResult(backend=opts.backend, mode="harmony")
+    result = ChatResult(backend=opts.backend, mode=backend.mode)
     reasoning: list[str] = []
-    partial: list[str] = []
+    partial: list[str] = []  # what tool-calling replies said besides their calls
     turns = 0
     budget = ToolBudget()
+    transport = backend.transport
     while True:
-        text = harmony.render_prompt(
-            messages, tools, reasoning_effort=opts.reasoning, date=opts.date
-        )
-        exact = _check_fits(opts, transport, text) if opts.context_check else False
-        # Shown live only when nothing can turn out to be cut: an exact check passed.
-        live = _Live(sink) if (opts.stream and exact) else None
-        body = {"prompt": text, "n_predict": opts.max_tokens, "cache_prompt": True}
+        body, exact = backend.request(messages, tools)
         body.update(_sampling(opts))
         if opts.model:
             body["model"] = opts.model
-        streamed: list[str] = []
-        on_event = None
+        # Shown live only when nothing can turn out to be cut: an exact check passed.
+        live = _Live(sink) if (opts.stream and exact) else None
+        on_event = finish = None
         if opts.stream:
             body["stream"] = True
-
-            def on_event(event: dict, streamed: list = streamed, live: Any = live) -> None:
-                piece = event.get("content")
-                if isinstance(piece, str) and piece:
-                    streamed.append(piece)
-                    if live is not None:
-                        parsed = harmony_parse.parse_completion("".join(streamed))
-                        live.update(parsed["final"], parsed["analysis"])
-
-        reply = transport.post("/completion", body, on_event)
-        if opts.stream:
-            reply = {**reply, "content": "".join(streamed)}
+            on_event, finish = backend.stream(live)
+        reply = transport.post(backend.endpoint, body, on_event)
+        if finish is not None:
+            reply = finish(reply)
         result.count(reply)
         if reply.get("truncated") is True:
-            n_prompt = reply.get("tokens_evaluated")
-            raise ContextOverflow(
-                "truncated",
-                n_prompt if isinstance(n_prompt, int) else None,
-                None,
-                'the server cut the Harmony prompt to fit its context ("truncated": true)',
-            )
-        content = reply.get("content")
-        if not isinstance(content, str):
-            raise ServerError(f"unreadable reply from {transport.url}/completion: no content")
-        parsed = harmony_parse.parse_completion(content, reply.get("stop_type"))
-        if live is None:
-            live = _Live(sink)
-            live.update(parsed["final"], parsed["analysis"])
-        else:
-            live.update(parsed["final"], parsed["analysis"])
+            n_prompt = reply.get("tokens_evaluated") if backend.mode == "harmony" else None
+            n_prompt = n_prompt if isinstance(n_prompt, int) else None
+            raise ContextOverflow("truncated", n_prompt, None, backend.cut)
+        parsed = backend.parse(reply)
+        live = live or _Live(sink)
+        live.update(parsed["final"], parsed["analysis"])
         live.close()
         if parsed["analysis"]:
             reasoning.append(parsed["analysis"])
-        if parsed["commentary"]:
-            partial.append(parsed["commentary"])
         calls = parsed["tool_calls"]
         if not calls:
-            return _final_answer(result, parsed, reasoning, sink, parsed["complete"])
+            return _final_answer(result, parsed, reasoning, sink, backend.finished(parsed))
+        partial += [parsed["commentary"], parsed["final"]]
         if turns >= opts.max_tool_turns:
-            return _turn_limit(opts, sink, result, reasoning, partial + [parsed["final"]])
+            return _turn_limit(opts, sink, result, reasoning, partial)
         turns += 1
-        thinking = parsed["analysis"]
-        for call in calls:
-            call["name"] = call["name"] or "unnamed"
-        for call, outcome in _run_reply_calls(
-            budget, workspace, calls, turns, result, sink, transport.deadline
-        ):
-            arguments = call["arguments"] if call["valid"] else call["raw"]
-            if not call["valid"]:  # keep the model's broken text as a JSON string
-                arguments = json.dumps(arguments)
-            # What the model wrote goes back untrusted too: it may quote a file.
-            function = {"name": outcome.name, "arguments": neutralize_specials(arguments)}
-            message: dict[str, Any] = {
-                "role": "assistant",
-                "tool_calls": [{"type": "function", "function": function}],
-            }
-            if thinking:
-                message["thinking"] = neutralize_specials(thinking)
-                thinking = ""
-            messages.append(message)
-            messages.append({"role": "tool", "content": outcome.for_model()})
+        backend.prepare(calls, turns)
+        ran = _run_reply_calls(budget, workspace, calls, turns, result, sink, transport.deadline)
+        backend.add_turn(messages, parsed, ran)
 
 
 def _no_answer(stop: str) -> str:
@@ -506,106 +621,6 @@ def _turn_limit(
     )
     error.result = result  # type: ignore[attr-defined]
     raise error
-
-
-def _openai_loop(
-    opts: ChatOptions, prompt: str, sink: Sink, transport: Transport, workspace: Any
-) -> ChatResult:
-    from . import harmony_parse
-    from .harmony_guard import neutralize_specials
-    from .workspace_tools import TOOL_SPECS, ToolBudget
-
-    messages: list[dict] = []
-    if opts.system:
-        messages.append({"role": "system", "content": opts.system})
-    messages.append({"role": "user", "content": prompt})
-    result = ChatResult(backend="openai", mode="chat")
-    reasoning: list[str] = []
-    partial: list[str] = []
-    turns = 0
-    budget = ToolBudget()
-    while True:
-        body: dict[str, Any] = {"messages": messages, "max_tokens": opts.max_tokens}
-        if opts.model:
-            body["model"] = opts.model
-        if opts.tools:
-            body["tools"] = TOOL_SPECS
-        if opts.reasoning:
-            body["reasoning_effort"] = opts.reasoning
-        body.update(_sampling(opts))
-        exact = False
-        if opts.context_check:
-            # llama-server renders with its own template; other servers cannot tell.
-            template_body = {k: body[k] for k in ("messages", "tools") if k in body}
-            if opts.reasoning:
-                template_body["reasoning_effort"] = opts.reasoning
-            rendered = transport.apply_template(template_body)
-            if rendered is not None:
-                exact = _check_fits(opts, transport, rendered)
-        live = _Live(sink) if (opts.stream and exact) else None
-        on_event = None
-        assembled: dict[str, Any] = {"content": "", "reasoning_content": "", "tool_calls": []}
-        finish: list = [None]
-        if opts.stream:
-            body["stream"] = True
-
-            def on_event(
-                event: dict, live: Any = live, assembled: dict = assembled, finish: list = finish
-            ) -> None:
-                _merge_delta(assembled, finish, event)
-                if live is not None:
-                    live.update(assembled["content"], assembled["reasoning_content"])
-
-        reply = transport.post("/v1/chat/completions", body, on_event)
-        if opts.stream:
-            message = {
-                "role": "assistant",
-                "content": assembled["content"] or None,
-                "reasoning_content": assembled["reasoning_content"] or None,
-                "tool_calls": assembled["tool_calls"] or None,
-            }
-            reply = {**reply, "choices": [{"message": message, "finish_reason": finish[0]}]}
-        result.count(reply)
-        if reply.get("truncated") is True:
-            raise ContextOverflow(
-                "truncated", None, None, 'the server cut the chat prompt ("truncated": true)'
-            )
-        try:
-            parsed = harmony_parse.parse_openai_chat(reply)
-        except ValueError as err:
-            raise ServerError(f"unreadable reply from {transport.url}: {err}") from None
-        if live is None:
-            live = _Live(sink)
-        live.update(parsed["final"], parsed["analysis"])
-        live.close()
-        if parsed["analysis"]:
-            reasoning.append(parsed["analysis"])
-        calls = parsed["tool_calls"]
-        if not calls:
-            return _final_answer(result, parsed, reasoning, sink, parsed["stop"] != "limit")
-        if parsed["final"]:
-            partial.append(parsed["final"])
-        if turns >= opts.max_tool_turns:
-            return _turn_limit(opts, sink, result, reasoning, partial)
-        turns += 1
-        for index, call in enumerate(calls):
-            call["id"] = call.get("id") or f"call_{turns}_{index}"
-        ran = _run_reply_calls(budget, workspace, calls, turns, result, sink, transport.deadline)
-        # What the model wrote goes back untrusted too: it may quote a file.
-        raw_calls = [
-            {
-                "id": neutralize_specials(call["id"]),
-                "type": "function",
-                "function": neutralize_specials({"name": call["name"], "arguments": call["raw"]}),
-            }
-            for call, _ in ran
-        ]
-        content = neutralize_specials(parsed["final"]) or None
-        messages.append({"role": "assistant", "content": content, "tool_calls": raw_calls})
-        for raw, (_, outcome) in zip(raw_calls, ran):
-            messages.append(
-                {"role": "tool", "tool_call_id": raw["id"], "content": outcome.for_model()}
-            )
 
 
 def _merge_delta(assembled: dict, finish: list, event: dict) -> None:
@@ -650,6 +665,19 @@ def _merge_delta(assembled: dict, finish: list, event: dict) -> None:
 # --------------------------------------------------------------------------- fallback
 
 
+# The /completion reply fields the raw path reads: the rest (probabilities, settings,
+# the prompt echoed back) only costs bytes.
+RAW_REPLY_FIELDS = (
+    "content",
+    "stop",
+    "stop_type",
+    "tokens_evaluated",
+    "tokens_predicted",
+    "truncated",
+    "timings",
+)
+
+
 def _fall_back(
     opts: ChatOptions, prompt: str, sink: Sink, transport: Transport, overflow: ContextOverflow
 ) -> ChatResult:
@@ -678,18 +706,16 @@ def _fall_back(
     if opts.model:
         body["model"] = opts.model
     body.update(_sampling(opts))
-    if endpoint == "/completion":
+    if endpoint == "/completion":  # as local-infer.sh --raw asks (tests/raw-parity.bats)
         body["cache_prompt"] = True
+        body["response_fields"] = list(RAW_REPLY_FIELDS)
     streamed: list[str] = []
     on_event = None
     if opts.stream:
         body["stream"] = True
 
         def on_event(event: dict) -> None:
-            piece = event.get("content")
-            if endpoint != "/completion":
-                choices = event.get("choices") or [{}]
-                piece = choices[0].get("text") if isinstance(choices[0], dict) else None
+            piece = _raw_text(event)[0]
             if isinstance(piece, str) and piece:
                 streamed.append(piece)
                 sink.answer(piece)
@@ -710,14 +736,8 @@ def _fall_back(
         "n_ctx": overflow.n_ctx,
     }
     result.count(reply)
-    if endpoint == "/completion":
-        text = "".join(streamed) if opts.stream else reply.get("content")
-        stop = reply.get("stop_type")
-    else:
-        choices = reply.get("choices")
-        choice = choices[0] if isinstance(choices, list) and choices else {}
-        text = "".join(streamed) if opts.stream else choice.get("text")
-        stop = choice.get("finish_reason")
+    text, stop = _raw_text(reply)
+    text = "".join(streamed) if opts.stream else text
     if not isinstance(text, str):
         raise ServerError(f"unreadable reply from {transport.url}{endpoint}: no text")
     if not opts.stream:
@@ -732,3 +752,17 @@ def _fall_back(
     result.finish_reason = "length" if stop in ("limit", "length") else "stop"
     result.complete = result.finish_reason == "stop"
     return result
+
+
+def _raw_text(reply: dict) -> tuple[Any, Any]:
+    """(text, stop reason) of a raw completion reply or stream event: `/completion`'s
+    content and stop_type, or `/v1/completions`' first choice's text and finish_reason."""
+    if "choices" not in reply:
+        return reply.get("content"), reply.get("stop_type")
+    choices = reply["choices"]
+    choice = choices[0] if isinstance(choices, list) and choices else None
+    return (
+        (choice.get("text"), choice.get("finish_reason"))
+        if isinstance(choice, dict)
+        else (None, None)
+    )

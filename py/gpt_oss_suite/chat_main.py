@@ -43,6 +43,7 @@ SWITCHES = {
     "--json": "as_json",
     "--no-fallback": "no_fallback",
     "--prompt-from-stdin": "strip_newline",
+    "--color": "color",  # local-infer.sh's color_ok decides: the colour rule lives there
 }
 
 
@@ -64,25 +65,14 @@ def parse_args(argv: list[str]) -> dict:
     return values
 
 
-def color_ok(stream=None) -> bool:  # noqa: ANN001 - any file object
-    """Colour only on a terminal, never with NO_COLOR or TERM=dumb."""
-    stream = stream or sys.stderr
-    return (
-        not os.environ.get("NO_COLOR")
-        and os.environ.get("TERM") != "dumb"
-        and hasattr(stream, "isatty")
-        and stream.isatty()
-    )
-
-
 class CliSink:
     """The answer to stdout as it comes; reasoning to stderr, dimmed on a colour terminal."""
 
-    def __init__(self, prog: str, show_reasoning: bool, quiet: bool) -> None:
+    def __init__(self, prog: str, show_reasoning: bool, quiet: bool, dim: bool = False) -> None:
         self.prog = prog
         self.show_reasoning = show_reasoning
         self.quiet = quiet
-        self.dim = color_ok(sys.stderr)
+        self.dim = dim
         self.last_answer = ""
         self.last_reasoning = ""
 
@@ -129,26 +119,22 @@ def read_prompt(prompt: str | None, strip_newline: bool = False) -> str:
         raise InputError("the prompt is not UTF-8 text") from None
 
 
-def default_url() -> str:
-    host = os.environ.get("GPT_OSS_HOST", "127.0.0.1")
-    port = os.environ.get("GPT_OSS_PORT", "8000")
-    return (os.environ.get("GPT_OSS_URL") or f"http://{host}:{port}").rstrip("/")
-
-
 def run(
     prompt: str | None,
     prog: str = "gpt-oss-py",
     as_json: bool = False,
     no_fallback: bool = False,
     strip_newline: bool = False,
+    color: bool = False,
     **opts,
 ) -> int:
     """Answer the prompt as local-infer.sh documents; returns the exit status."""
     from .chat import ChatOptions, run_chat
+    from .context import default_url
 
-    sink = CliSink(prog, opts.get("show_reasoning", False), as_json)
-    opts["url"] = opts.get("url") or default_url()
+    sink = CliSink(prog, opts.get("show_reasoning", False), as_json, dim=color)
     try:
+        opts["url"] = opts.get("url") or default_url()
         text = read_prompt(prompt, strip_newline)
         if not text:
             raise InputError("the prompt is empty")

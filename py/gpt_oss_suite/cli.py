@@ -4,8 +4,7 @@ Commands (stdout is data; errors are one line on stderr, `gpt-oss-py: ...`):
   harmony render [FILE|-] [--date D] [--reasoning low|medium|high]
   harmony parse  [FILE|-] [--openai] [--stop-type T] [--field NAME]
   context check  [FILE|-] --max-tokens N [--url U] [--json]
-  stats summarize [FILE|-] [--column C] [--json] [--histogram]
-  stats compare OLD NEW [--json]
+  bench summarize --rows FILE [...] | --samples FILE   (cli_bench.py; more: --help)
 
 Library modules are imported inside each command so `--help` and `render` start fast.
 """
@@ -13,7 +12,6 @@ Library modules are imported inside each command so `--help` and `render` start 
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import click
@@ -43,12 +41,6 @@ def _read_input(source: str) -> str:
 
 def _echo_json(data: object) -> None:
     click.echo(json.dumps(data, ensure_ascii=False))
-
-
-def _default_url() -> str:
-    host = os.environ.get("GPT_OSS_HOST", "127.0.0.1")
-    port = os.environ.get("GPT_OSS_PORT", "8000")
-    return (os.environ.get("GPT_OSS_URL") or f"http://{host}:{port}").rstrip("/")
 
 
 # The input every reading command takes: a file, or stdin as `-` (the default).
@@ -85,8 +77,7 @@ harmony = click.Group(
     "harmony", help="Render conversations to Harmony prompts and parse Harmony replies."
 )
 context = click.Group("context", help="Check prompts against the server's per-slot context.")
-stats = click.Group("stats", help="Latency statistics.")
-for _group in (harmony, context, stats):
+for _group in (harmony, context):
     cli.add_command(_group)
 
 
@@ -172,67 +163,16 @@ def context_check(source: str, url: str | None, max_tokens: int, as_json: bool) 
 
     JSON: {"fits", "prompt_tokens", "max_tokens", "needed", "n_ctx", "free", "exact"}.
     """
-    from .context import check_context, format_report
+    from .context import check_context, default_url, format_report
 
     prompt = _read_input(source)
-    report = check_context(url or _default_url(), prompt, max_tokens)
+    report = check_context(url or default_url(), prompt, max_tokens)
     if as_json:
         _echo_json(report)
     else:
         click.echo(format_report(report))
     if not report["fits"]:
         sys.exit(EXIT_CONTEXT)
-
-
-@stats.command("summarize")
-@source_argument
-@click.option(
-    "--column", metavar="NAME|N", help="Read this CSV column (header name or 1-based index)."
-)
-@json_flag("Print the summary as JSON.")
-@click.option("--histogram", is_flag=True, help="Also print a text histogram (text output only).")
-def stats_summarize(source: str, column: str | None, as_json: bool, histogram: bool) -> None:
-    """Summarize numbers (one per line, or a CSV column): count, min, mean, stdev, p50,
-    p90, p95, p99 (nearest rank), max, spikes (> 2x p50). No numbers exits 2.
-    """
-    from .stats import format_summary, parse_samples, summarize
-    from .stats import histogram as text_histogram
-
-    try:
-        samples = parse_samples(_read_input(source), column)
-        summary = summarize(samples)
-    except ValueError as err:
-        raise InputError(str(err)) from None
-    if as_json:
-        _echo_json(summary)
-        return
-    click.echo(format_summary(summary))
-    if histogram:
-        for line in text_histogram(samples):
-            click.echo(line)
-
-
-@stats.command("compare")
-@click.argument("old", metavar="OLD.json")
-@click.argument("new", metavar="NEW.json")
-@json_flag("Print the deltas as JSON.")
-def stats_compare(old: str, new: str, as_json: bool) -> None:
-    """Compare two `stats summarize --json` outputs: old, new, delta, % per statistic."""
-    from .stats import compare
-
-    summaries = []
-    for path in (old, new):
-        try:
-            summaries.append(json.loads(_read_input(path)))
-        except ValueError:
-            raise InputError(f"{path}: not a JSON summary") from None
-    deltas = compare(*summaries)
-    if as_json:
-        _echo_json(deltas)
-        return
-    for key, row in deltas.items():
-        pct = "" if row["pct"] is None else f" ({row['pct']:+.1f}%)"
-        click.echo(f"{key:>6}: {row['old']:.2f} -> {row['new']:.2f} {row['delta']:+.2f}{pct}")
 
 
 from .cli_bench import bench  # noqa: E402 - `gpt-oss-py bench summarize` (gpt-oss-bench.sh)

@@ -1,9 +1,11 @@
-"""`gpt-oss-py bench ...`: the statistics end of scripts/gpt-oss-bench.sh.
+"""`gpt-oss-py bench ...`: the suite's one statistics command.
 
-The Bash loop measures; this runs once afterwards (its start-up never lands inside a
-measured request) and prints the summary as text, JSON or CSV, the histogram, and the
-comparison with a saved run; it writes --save and the state file that
-gpt-oss-status.sh reads. Registered in cli.py with ``cli.add_command(bench)``.
+`bench summarize --rows` is the end of scripts/gpt-oss-bench.sh: the Bash loop measures;
+this runs once afterwards (its start-up never lands inside a measured request) and prints
+the summary as text, JSON or CSV, the histogram, and the comparison with a saved run; it
+writes --save and the state file that gpt-oss-status.sh reads. `bench summarize
+--samples` summarizes a plain list of numbers (make bench, its sections). Registered in
+cli.py with ``cli.add_command(bench)``.
 """
 
 from __future__ import annotations
@@ -24,9 +26,15 @@ def bench() -> None:
 @click.option(
     "--rows",
     "rows_path",
-    required=True,
     metavar="FILE",
     help="The loop's rows: RUN CLIENT T0 T1 T2 TOKENS TIMINGS, tab-separated, µs.",
+)
+@click.option(
+    "--samples",
+    "samples_path",
+    metavar="FILE",
+    help="Instead: numbers, one per line; prints count, min, mean, stdev, p50, p90, p95, "
+    "p99, max and spikes as JSON (the other options do not apply).",
 )
 @click.option(
     "--format",
@@ -49,7 +57,8 @@ def bench() -> None:
 @click.option("--concurrency", type=click.IntRange(min=1), default=1, help="Clients.")
 @click.option("--prompt-bytes", type=click.IntRange(min=0), default=0, help="Prompt length.")
 def bench_summarize(
-    rows_path: str,
+    rows_path: str | None,
+    samples_path: str | None,
     output: str,
     histogram: bool,
     save_path: str | None,
@@ -68,9 +77,18 @@ def bench_summarize(
     median decode and prompt tok/s, spikes (> 2x p50), aggregate throughput."""
     from . import bench_report as report
 
+    if (rows_path is None) == (samples_path is None):
+        raise InputError("give --rows FILE or --samples FILE")
+    path = rows_path or samples_path
     try:
-        with open(rows_path, encoding="utf-8") as handle:
-            rows = report.parse_rows(handle.read())
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        if samples_path:
+            from .stats import parse_samples, summarize
+
+            click.echo(json.dumps(summarize(parse_samples(text))))
+            return
+        rows = report.parse_rows(text)
         summary = report.build_summary(
             rows,
             url=url,
@@ -85,7 +103,7 @@ def bench_summarize(
             old = report.load_summary(compare_path)
             summary["compare"] = report.compare_summaries(old, summary, compare_path)
     except OSError as err:
-        raise InputError(f"cannot read {rows_path}: {err.strerror}") from None
+        raise InputError(f"cannot read {path}: {err.strerror}") from None
     except ValueError as err:
         raise InputError(str(err)) from None
 
@@ -119,7 +137,8 @@ def bench_summarize(
 @click.option("--max-tokens", type=click.IntRange(min=1), default=32, show_default=True)
 @click.option("--tools", is_flag=True, help="Offer the workspace tools in the prompt.")
 def harmony_split(url: str, runs: int, prompt: str, max_tokens: int, tools: bool) -> None:
-    """Where the Harmony path's time goes (JSON, ms medians): start-up, imports, render,
+    """Where the Harmony path's time goes (JSON, ms medians): start-up, imports, render
+    (harmony.py), /apply-template (the server's rendering, sent when it is Harmony),
     /props, /tokenize, /completion, parse. Used by make bench and gpt-oss-tune.sh."""
     from .harmony_split import measure
 

@@ -31,7 +31,7 @@ import click
 @click.option("--timeout", type=click.FloatRange(min=0), default=300.0, show_default=True)
 @click.option("--no-fallback", is_flag=True)
 @click.option("--prog", default="gpt-oss-py", hidden=True)
-@click.option("--date", hidden=True, help="Pin the Harmony system date (tests).")
+@click.option("--date", hidden=True, help="Pin harmony.py's system date (tests).")
 def chat(prompt: str | None, prog: str, as_json: bool, no_fallback: bool, **opts) -> None:
     """Answer PROMPT (or stdin) through Harmony (gpt-oss) or /v1/chat/completions
     (openai), with optional workspace tools; falls back to a raw completion when the

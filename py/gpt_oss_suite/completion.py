@@ -113,7 +113,7 @@ def _zsh_quote(text: str) -> str:
 
 def _zsh_description(text: str) -> str:
     # The first clause is enough for a completion menu.
-    text = re.split(r";|\. |: | \(", re.sub(r"\s*\(default[^)]*\)", "", text))[0]
+    text = re.split(r";|\. |: | \(", text)[0]
     return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]").replace(":", "\\:")
 
 
@@ -131,7 +131,7 @@ def zsh_completion(specs: list[Spec]) -> str:
         args = []
         for option in spec.options:
             group = f"({' '.join(option.flags)})" if len(option.flags) > 1 else ""
-            desc = _zsh_description(option.description)
+            desc = _zsh_description(option.meaning)
             kind = option.value_kind
             if kind is None:
                 value = ""

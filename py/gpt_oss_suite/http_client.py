@@ -22,13 +22,18 @@ import time
 from collections.abc import Callable, Iterator
 
 from .errors import (
-    EXIT_TIMEOUT,
+    FAIL_BAD_URL,
+    FAIL_DROPPED,
+    FAIL_HTTP,
+    FAIL_TIMEOUT,
     ContextError,
     ContextOverflow,
+    InputError,
     LoadingError,
     ServerError,
     SuiteError,
     UnreachableError,
+    ipv6_refused,
 )
 
 TYPE_CHECKING = False
@@ -36,12 +41,15 @@ if TYPE_CHECKING:  # annotations only: `typing` costs start-up time on every Har
     from typing import Any
 
 READ_BLOCK = 65536
+UINT_MAX = 4294967295  # the largest time limit (scripts/lib/common.sh); more overflows
 
 
 class Deadline:
     """A total time limit (seconds; None or 0 = none), shared by every step it is given to."""
 
     def __init__(self, seconds: float | None) -> None:
+        if seconds and seconds > UINT_MAX:  # as require_number in common.sh
+            raise InputError(f"a time limit must be at most {UINT_MAX} seconds, got {seconds:g}")
         self.seconds = seconds if seconds and seconds > 0 else None
         self.end = time.monotonic() + self.seconds if self.seconds else None
 
@@ -192,12 +200,15 @@ class HttpClient:
         what: str = "--timeout",
     ) -> None:
         self.url = url.rstrip("/")
+        head = self.url.partition("://")[2]
+        if head.startswith("[") or head.split("/", 1)[0].split("@", 1)[0].count(":") > 1:
+            raise ipv6_refused("the server URL", url)  # as require_http_url in common.sh
         try:
             self.scheme, self.host, self.port, self.base = split_url(self.url)
         except ValueError as err:
-            raise SuiteError(f"cannot use URL '{url}': {err}", 2) from None
+            raise SuiteError(f"cannot use URL '{url}': {err}", FAIL_BAD_URL) from None
         self.api_key = api_key or None
-        self.timeout = timeout if timeout and timeout > 0 else None
+        self.timeout = Deadline(timeout).seconds  # checked as a Deadline's: ≤ UINT_MAX
         self.deadline = deadline
         self.what = what
 
@@ -270,7 +281,7 @@ class HttpClient:
         deadline = self.deadline or Deadline(self.timeout)
         try:
             conn = self._open(method, path, body, deadline)
-        except _Timeout:
+        except (_Timeout, _socket.timeout):  # connecting counts against the limit too
             raise self._timeout_error() from None
         except OSError:
             raise UnreachableError(unreachable_message(self.url)) from None
@@ -284,7 +295,7 @@ class HttpClient:
         except _Timeout:
             raise self._timeout_error() from None
         except (_Dropped, ConnectionError):
-            raise ServerError(dropped_message(self.url)) from None
+            raise ServerError(dropped_message(self.url), FAIL_DROPPED) from None
         except OSError as err:
             raise ServerError(f"request to {self.url}{path} failed: {err}") from None
         finally:
@@ -304,9 +315,8 @@ class HttpClient:
 
     def _timeout_error(self) -> SuiteError:
         limit = self.deadline.seconds if self.deadline else self.timeout
-        return SuiteError(
-            f"no complete reply from {self.url} within {limit:g}s ({self.what})", EXIT_TIMEOUT
-        )
+        within = f"within {limit:g}s ({self.what})" if limit else "(the system's limit ran out)"
+        return SuiteError(f"no complete reply from {self.url} {within}", FAIL_TIMEOUT)
 
     # ------------------------------------------------------------------ the API
 
@@ -387,16 +397,18 @@ class HttpClient:
         if status == 401:
             if self.api_key:
                 return ServerError(
-                    f"the server at {self.url} rejected GPT_OSS_API_KEY (HTTP 401: {message})"
+                    f"the server at {self.url} rejected GPT_OSS_API_KEY (HTTP 401: {message})",
+                    FAIL_HTTP,
                 )
             return ServerError(
                 f"the server at {self.url} needs an API key: set GPT_OSS_API_KEY "
-                f"(HTTP 401: {message})"
+                f"(HTTP 401: {message})",
+                FAIL_HTTP,
             )
         overflow = context_overflow(status, error, message)
         if overflow is not None:
             return overflow
-        return ServerError(f"the server at {self.url} answered HTTP {status}: {message}")
+        return ServerError(f"the server at {self.url} answered HTTP {status}: {message}", FAIL_HTTP)
 
 
 def _loads(data: bytes | str) -> Any:

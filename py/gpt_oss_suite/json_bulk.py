@@ -3,10 +3,11 @@
 gpt-oss-query.sh and local-infer.sh --raw build and read JSON in pure Bash
 (scripts/lib/json.sh): no process to start, which keeps a short request within a few
 percent of bare curl. Bash's string passes are not linear, though (a 4 MB prompt took
-17 s, a 50 MB reply 15-30 s and ~0.7 GB), so from BULK_BYTES on (scripts/lib/request.sh)
-the scripts hand the work to this module, run by the suite's interpreter without
-site-packages (~10 ms to start): Python's C JSON codec escapes and reads in one linear
-pass, and output is written in pieces, so memory stays a small multiple of the input.
+17 s, a 50 MB reply 15-30 s and ~0.7 GB), so from BULK_PROMPT_BYTES of prompt and
+BULK_BYTES of reply on (scripts/lib/request.sh) the scripts hand the work to this
+module, run by the suite's interpreter without site-packages (~10 ms to start): Python's
+C JSON codec escapes and reads in one linear pass, and output is written in pieces, so
+memory stays a small multiple of the input.
 Standard library only; typing and argparse are not imported (they would double the
 start-up that decides where the threshold lies).
 
@@ -22,7 +23,8 @@ Commands (the Bash side is scripts/lib/request.sh):
       stdout = P + the JSON string body of the prompt + S. The prompt is the bytes on fd N
       (a here-string: its last newline is not part of them) followed by stdin, with one
       trailing newline dropped (the scripts' rule for stdin) unless --keep-newline.
-      Exit 2, printing nothing, when the prompt is empty; 3 when it is not UTF-8 (the
+      Written a piece at a time (escape_stream). Exit 2, printing nothing, when the
+      prompt is empty; 3 when it is not UTF-8, its output then to be thrown away (the
       suite refuses such prompts; escape() itself passes any bytes through).
   reply [--head-fd N] [--text-key KEY] [--print-fd N] [--raw-fd N] [--json-text-file F]
       Reads what curl wrote for `-w '\\n%{http_code} %{errormsg}'` (head, then stdin):
@@ -44,12 +46,13 @@ Commands (the Bash side is scripts/lib/request.sh):
 
 from __future__ import annotations
 
+import codecs
 import os
 import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from typing import Any, BinaryIO
 
 KEEP = 65536  # strings longer than this leave the skeleton the Bash side reads
@@ -85,13 +88,18 @@ def escape(data: bytes | bytearray) -> bytes:
     return escape_text(data.decode("utf-8", "surrogateescape"))
 
 
-def escape_text(text: str) -> bytes:
-    """escape() of a text already decoded (surrogateescape for bytes that were not UTF-8)."""
+def _encode_basestring() -> Callable[[str], str]:
+    """The C encoder behind json.dumps (a quoted JSON string), without importing json."""
     try:
         from _json import encode_basestring
     except ImportError:  # not CPython
         from json.encoder import py_encode_basestring as encode_basestring
-    return encode_basestring(text)[1:-1].encode("utf-8", "surrogateescape")
+    return encode_basestring
+
+
+def escape_text(text: str) -> bytes:
+    """escape() of a text already decoded (surrogateescape for bytes that were not UTF-8)."""
+    return _encode_basestring()(text)[1:-1].encode("utf-8", "surrogateescape")
 
 
 # ------------------------------------------------------------------ reading
@@ -392,23 +400,78 @@ def _read_input(head_fd: int | None) -> bytearray:
     return data
 
 
+PIECE = 1 << 16  # bytes per escaping step: small enough that its buffers are reused
+
+
+def _input_pieces(head_fd: int | None) -> Iterator[bytes]:
+    """What _read_input reads, as pieces of at most PIECE bytes (the head whole)."""
+    if head_fd is not None:
+        with os.fdopen(head_fd, "rb") as stream:
+            head = stream.read()
+        yield head[:-1] if head.endswith(b"\n") else head
+    fd = sys.stdin.fileno()
+    while piece := os.read(fd, PIECE):
+        yield piece
+
+
+def escape_stream(
+    pieces: Iterable[bytes], out: BinaryIO, prefix: bytes, suffix: bytes, keep_newline: bool
+) -> int:
+    """The `escape` command: `prefix`, the JSON string body of the prompt (the `pieces`
+    in order, NUL bytes dropped, one trailing newline too unless `keep_newline`),
+    `suffix` to `out`, a piece at a time: a 4 MB prompt read whole, decoded, escaped,
+    sliced and encoded was five 4 MB buffers, each page of them a fault, and half the
+    time this takes. Returns 0; 2 when the prompt is empty, 3 when it is not UTF-8 (a
+    sequence cut between two pieces is joined by the incremental decoder). On 2 and 3
+    part of the output may have been written: the caller discards it."""
+    decoder = codecs.getincrementaldecoder("utf-8")()  # strict: the suite refuses other bytes
+    encode = _encode_basestring()
+    started = False
+    held = b""  # a last newline, written only when more follows
+
+    def write(data: bytes, final: bool = False) -> None:
+        nonlocal started
+        if b"\0" in data:
+            data = data.replace(b"\0", b"")
+        text = decoder.decode(data, final)
+        if text:
+            if not started:
+                out.write(prefix)
+                started = True
+            out.write(memoryview(encode(text).encode("utf-8"))[1:-1])  # no quotes
+
+    try:
+        for piece in pieces:
+            if not piece:
+                continue
+            if held:
+                write(held)
+                held = b""
+            if not keep_newline and piece.endswith(b"\n"):
+                held, piece = b"\n", piece[:-1]
+            write(piece)
+        write(b"", final=True)
+    except UnicodeDecodeError:
+        return 3
+    if not started:
+        return 2
+    out.write(suffix)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     command, opts = parse_args(sys.argv[1:] if argv is None else argv)
     stdout = sys.stdout.buffer
     if command == "escape":
-        data = _read_input(opts.get("head_fd"))
-        if not opts.get("keep_newline") and data.endswith(b"\n"):
-            del data[-1:]
-        if data.count(b"\0") == len(data):
-            return 2
-        try:
-            text = data.replace(b"\0", b"").decode("utf-8")  # the suite refuses other bytes
-        except UnicodeDecodeError:
-            return 3
-        del data
-        stdout.write(opts.get("prefix", "").encode("utf-8", "surrogateescape"))
-        stdout.write(escape_text(text))
-        stdout.write(opts.get("suffix", "").encode("utf-8", "surrogateescape"))
+        status = escape_stream(
+            _input_pieces(opts.get("head_fd")),
+            stdout,
+            opts.get("prefix", "").encode("utf-8", "surrogateescape"),
+            opts.get("suffix", "").encode("utf-8", "surrogateescape"),
+            keep_newline=bool(opts.get("keep_newline")),
+        )
+        if status:
+            return status
     elif command == "reply":
         result = read_reply(
             _read_input(opts.get("head_fd")),

@@ -1,8 +1,8 @@
 """Each entrypoint's option spec, read once from its `# Usage:` header (= its --help).
 
 The header is written for people (rbenv style) and stays so; this module reads it as
-data, for everything that must agree with it: the doc test's option-table check
-(tests/helpers/doc_blocks.py check-options) and the bash/zsh completion that
+data, for everything that must agree with it: docs/reference.md's option tables
+(tests/helpers/doc_blocks.py tables, `make docs`) and the bash/zsh completion that
 `make install` generates (completion.py). Standard library only: the doc test runs it
 with the system python3.
 
@@ -13,16 +13,16 @@ What a header says, and how it is read:
                                                   is a subcommand
     Options (flag > environment > default):       an "Options" line opens the options;
       -m, --model FILE   GGUF file   GPT_OSS_GGUF_MODEL_PATH    a blank line ends them
-          --kv-type TYPE  KV cache type  GPT_OSS_KV_TYPE  (f16)
-          --backend NAME  gpt-oss (llama-server, default) or openai
-          --timeout SECS  per-request limit ...       a deeper-indented line continues
-                          ... (default 300; 0 = no limit)    the description
+          --kv-type TYPE  KV cache type  GPT_OSS_KV_TYPE  (default: f16)
+          --backend NAME  gpt-oss (llama-server) or openai (default: gpt-oss)
+          --timeout SECS  per-request limit; 0 = no   a deeper-indented line continues
+                          limit (default: 300)        the description
           --check-model [FILE]  ...                 [METAVAR]: the value is optional
 
   flags      the comma-separated spellings;  metavar  the upper-case word after them
   env        a GPT_OSS_* column after the description (gpt-oss-fast.sh's layout)
-  default    "(default X)", "(default: X)", a trailing "(X)", or the value set's item
-             marked "(..., default)"
+  default    "(default: X)", the one form (a test holds every header to it); X is
+             everything up to the closing parenthesis
   choices    a description that starts with "a or b" / "a, b or c" (lower-case words,
              each may carry a parenthesis): `--reasoning LEVEL  low, medium or high`
   value kind for completion: choices, "gguf" (a FILE whose description says GGUF),
@@ -42,11 +42,8 @@ OPTION_LINE = re.compile(
     rf"^(?P<indent> {{1,8}})(?P<spec>(?P<flags>{_FLAG}(?:, {_FLAG})*)"
     r"(?: (?P<metavar>\[[A-Z][A-Z_]*\]|[A-Z][A-Z_]*))?)(?:\s+(?P<rest>\S.*))?$"
 )
-ENV_COLUMN = re.compile(
-    r"^(?P<desc>.*?)\s{2,}(?P<env>GPT_OSS_[A-Z0-9_]+)\s*(?:\((?P<default>.*)\))?$"
-)
-DEFAULT_IN_TEXT = re.compile(r"\(default:?\s+(?P<value>[^)]*)\)")
-TRAILING_VALUE = re.compile(r"\((?P<value>[^()\s]+)\)\s*$")
+ENV_COLUMN = re.compile(r"^(?P<desc>.*?)\s{2,}(?P<env>GPT_OSS_[A-Z0-9_]+)\s*(?P<rest>\(.*\))?$")
+DEFAULT_IN_TEXT = re.compile(r"\s*\(default: (?P<value>[^)]*)\)")
 _WORD = r"[a-z0-9][a-z0-9_.+-]*"
 _ITEM = rf"{_WORD}(?:\s*\([^)]*\))?"
 CHOICES = re.compile(rf"^(?P<items>{_ITEM}(?:,\s*{_ITEM})*\s+or\s+{_ITEM})(?=$|[\s:;,.])")
@@ -63,6 +60,11 @@ class Option:
     default: str | None = None
     choices: list[str] = field(default_factory=list)
     spec: str = ""  # the flags and metavar as the header writes them
+
+    @property
+    def meaning(self) -> str:
+        """The description without its "(default: X)"."""
+        return DEFAULT_IN_TEXT.sub("", self.description).strip()
 
     @property
     def value_kind(self) -> str | None:
@@ -113,35 +115,22 @@ def header_text(script: str | Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _default_of(description: str) -> str | None:
-    if m := DEFAULT_IN_TEXT.search(description):
-        value = re.split(r";|: ", m["value"])[0].strip()
-        return value.strip("\"'`") or None
-    if m := TRAILING_VALUE.search(description):
-        return m["value"]
-    return None
-
-
-def _choices_of(description: str) -> tuple[list[str], str | None]:
-    """The value set a description starts with, and the item marked as the default."""
+def _choices_of(description: str) -> list[str]:
+    """The value set a description starts with."""
     m = CHOICES.match(description)
     if not m:
-        return [], None
-    items = re.findall(rf"({_WORD})(\s*\([^)]*\))?", m["items"])
-    words = [w for w, _ in items if w != "or"]
-    default = next((w for w, note in items if re.search(r"\bdefault\)$", note)), None)
-    return words, default
+        return []
+    return [w for w in re.findall(rf"({_WORD})(?:\s*\([^)]*\))?", m["items"]) if w != "or"]
 
 
 def _finish(option: Option, text: str) -> None:
     # The env column is found by its spacing, before the description's spaces collapse.
     if m := ENV_COLUMN.match(text.strip()):
-        text, option.env = m["desc"], m["env"]
-        option.default = " ".join((m["default"] or "").split()) or None
+        text, option.env = f"{m['desc']} {m['rest'] or ''}", m["env"]
     option.description = " ".join(text.split())
-    option.choices, marked = _choices_of(option.description)
-    if option.default is None:
-        option.default = _default_of(option.description) or marked
+    option.choices = _choices_of(option.description)
+    if m := DEFAULT_IN_TEXT.search(option.description):
+        option.default = m["value"].strip()
 
 
 def parse_help(text: str, name: str | None = None) -> Spec:

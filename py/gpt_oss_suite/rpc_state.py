@@ -3,8 +3,8 @@ that server dropped a request: a llama-server started with RPC workers aborts wh
 them dies, and the client only sees the connection close.
 
 The Python twin of `rpc_crash_hint` in scripts/lib/rpc.sh: the same state files
-(`server.url`, `server.rpc` in `${XDG_STATE_HOME:-~/.local/state}/gpt-oss/`, written by
-gpt-oss-fast.sh), the same probe (a TCP connection, nothing sent) and the same words.
+(`server.url`, `server.rpc` in `${XDG_STATE_HOME:-~/.local/state}/gpt-oss/server-PORT/`,
+written by gpt-oss-fast.sh), the same probe (a TCP connection, nothing sent) and the same words.
 Standard library only; imported only on that error path.
 """
 
@@ -16,6 +16,7 @@ import socket
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROBE_SECS = 1
 
@@ -26,9 +27,19 @@ def state_dir() -> Path:
     return Path(base) / "gpt-oss"
 
 
+def server_state_dir(url: str) -> Path:
+    """The state of the suite's server at `url`: one per port (lifecycle.sh `server_state_dir`)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = 0
+    return state_dir() / f"server-{port}"
+
+
 def recorded_workers(url: str) -> list[str]:
     """The workers the suite's server at `url` was started with; [] when none (or not ours)."""
-    state = state_dir()
+    state = server_state_dir(url)
     try:
         recorded = (state / "server.url").read_text().strip()
         lines = (state / "server.rpc").read_text().splitlines()
@@ -87,7 +98,7 @@ def crash_hint(url: str) -> str | None:
     if not gone:
         return (
             f" (did it crash? it uses the llama.cpp RPC workers {everyone}, which all still"
-            f" answer; its log: {state_dir()}/server.log)"
+            f" answer; its log: {server_state_dir(url)}/server.log)"
         )
     if len(gone) == 1:
         ((worker, why),) = gone

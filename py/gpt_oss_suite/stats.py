@@ -1,4 +1,4 @@
-"""Latency statistics and reply timings shared by status and bench. Pure functions.
+"""Latency statistics for bench, tune and make bench. Pure functions.
 
 Percentiles use the **nearest-rank** method: the p-th percentile of n sorted samples is
 the sample at rank ceil(p/100 * n) (1-based; rank 1 for p = 0). It is always one of the
@@ -9,9 +9,6 @@ sample above twice the median.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -19,17 +16,6 @@ from typing import Any
 PERCENTILES = (50, 90, 95, 99)
 SUMMARY_KEYS = ("count", "min", "mean", "stdev", "p50", "p90", "p95", "p99", "max", "spikes")
 SPIKE_FACTOR = 2.0
-TIMING_KEYS = (
-    "prompt_n",
-    "prompt_ms",
-    "prompt_per_token_ms",
-    "prompt_per_second",
-    "predicted_n",
-    "predicted_ms",
-    "predicted_per_token_ms",
-    "predicted_per_second",
-    "cache_n",
-)
 
 
 def percentile(sorted_samples: Sequence[float], p: float) -> float:
@@ -101,112 +87,16 @@ def histogram(samples: Sequence[float], bins: int = 10, width: int = 40) -> list
     return lines
 
 
-def format_summary(summary: Mapping[str, Any], unit: str = "") -> str:
-    """One human line: `n=20 min=1.00 mean=… p99=… max=… spikes=0`."""
-    parts = [f"n={summary['count']}"]
-    for key in SUMMARY_KEYS[1:-1]:
-        parts.append(f"{key}={summary[key]:.2f}{unit}")
-    parts.append(f"spikes={summary['spikes']}")
-    return " ".join(parts)
-
-
-def parse_samples(text: str, column: str | None = None) -> list[float]:
-    """Numbers from text: one per line, or with `column` a CSV column (header name or
-    1-based index). Blank lines and `#` comments are skipped; a bad value is a ValueError."""
-    if column is None:
-        values = []
-        for number, line in enumerate(text.splitlines(), 1):
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            try:
-                values.append(float(line))
-            except ValueError:
-                raise ValueError(f"line {number}: not a number: {line[:40]!r}") from None
-        return values
-    rows = [r for r in csv.reader(io.StringIO(text)) if r and not r[0].startswith("#")]
-    if not rows:
-        return []
-    if column.isdigit():
-        index, data = int(column) - 1, rows
-        if index < 0:
-            raise ValueError("CSV columns count from 1")
-        if data and not _is_number(data[0][index] if index < len(data[0]) else ""):
-            data = rows[1:]  # a header row
-    else:
-        if column not in rows[0]:
-            raise ValueError(f"no CSV column {column!r} (have: {', '.join(rows[0])})")
-        index, data = rows[0].index(column), rows[1:]
+def parse_samples(text: str) -> list[float]:
+    """Numbers from text, one per line; blank lines and `#` comments are skipped, anything
+    else is a ValueError naming the line."""
     values = []
-    for row in data:
-        if index >= len(row) or not row[index].strip():
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
             continue
-        if not _is_number(row[index]):
-            raise ValueError(f"column {column}: not a number: {row[index][:40]!r}")
-        values.append(float(row[index]))
-    return values
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def extract_timings(reply: Mapping[str, Any]) -> dict:
-    """The timing fields of a `/completion` or OpenAI reply (missing ones are None):
-    prompt/predicted n, ms, per-token ms, tok/s, cache_n, plus tokens_cached,
-    tokens_evaluated and tokens_predicted when the reply has them."""
-    timings = reply.get("timings") if isinstance(reply.get("timings"), Mapping) else {}
-    out = {key: timings.get(key) for key in TIMING_KEYS}
-    for key in ("tokens_cached", "tokens_evaluated", "tokens_predicted"):
-        out[key] = reply.get(key)
-    return out
-
-
-def sse_payloads(text: str) -> list[dict]:
-    """The JSON payloads of an SSE stream (`data: {...}` lines; `[DONE]` ends it)."""
-    out = []
-    for line in text.splitlines():
-        if not line.startswith("data:"):
-            continue
-        data = line[5:].strip()
-        if data == "[DONE]":
-            break
         try:
-            payload = json.loads(data)
+            values.append(float(line))
         except ValueError:
-            continue
-        if isinstance(payload, dict):
-            out.append(payload)
-    return out
-
-
-def payload_text(payload: Mapping[str, Any]) -> str:
-    """The generated text in one stream payload, whichever endpoint sent it."""
-    if isinstance(payload.get("content"), str):
-        return payload["content"]
-    choices = payload.get("choices")
-    if isinstance(choices, list) and choices and isinstance(choices[0], Mapping):
-        choice = choices[0]
-        if isinstance(choice.get("text"), str):
-            return choice["text"]
-        delta = choice.get("delta") or {}
-        if isinstance(delta, Mapping):
-            parts = [delta.get("reasoning_content"), delta.get("content")]
-            if delta.get("tool_calls"):
-                parts.append(json.dumps(delta["tool_calls"]))
-            return "".join(p for p in parts if isinstance(p, str))
-    return ""
-
-
-def time_to_first_token_ms(timed_lines: Iterable[tuple[float, str]]) -> float | None:
-    """TTFT from an SSE stream: `timed_lines` are (seconds since the request was sent,
-    line) pairs; the answer is the time of the first payload carrying text, in ms."""
-    for seconds, line in timed_lines:
-        for payload in sse_payloads(line):
-            if payload_text(payload):
-                return seconds * 1000.0
-    return None
+            raise ValueError(f"line {number}: not a number: {line[:40]!r}") from None
+    return values

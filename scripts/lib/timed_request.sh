@@ -27,11 +27,15 @@
 #   timed_completion URL BODY_FILE [TIMEOUT] → sets TR_T0 TR_T1 TR_T2 TR_CURL (curl's
 #       exit status), TR_HTTP (the status code) and TR_BODY (the whole response body);
 #       never fails. TIMEOUT (seconds, 0 = none) bounds the whole request (curl
-#       --max-time): a server whose /completion stalls ends as EXIT_TIMEOUT in tr_check.
+#       --max-time): a server whose /completion stalls ends as FAIL_TIMEOUT in tr_check.
 #   tr_check URL → status 0 when the last response was a complete stream, setting
 #       TR_TIMINGS (the final event's flat "timings" object) and TR_PREDICTED_N;
 #       otherwise status 1 with TR_ERR_CODE (an EXIT_* number) and TR_ERR_MSG.
-#   tr_health URL → sets TR_HEALTH: ok, loading, down (TR_ERR_MSG: why) or http-NNN.
+#   ms_of VAR MICROSECONDS [DECIMALS] → a duration in ms as text, for TR_T* differences.
+#   tr_health URL → sets TR_HEALTH: ok, loading, down (TR_ERR_MSG: why), timeout (no
+#       reply within 5 s: a stalled server, TR_ERR_MSG says so) or http-NNN; unless ok,
+#       TR_ERR_CODE (a FAIL_* code) and TR_HEALTH_ERR (the one line to die with) too;
+#       down, TR_RPC_HINT: which RPC workers of the server no longer answer (rpc.sh).
 
 # shellcheck source=scripts/lib/request_errors.sh
 source "${BASH_SOURCE[0]%/*}/request_errors.sh"
@@ -61,7 +65,7 @@ timed_completion() { # timed_completion URL BODY_FILE [TIMEOUT]
   # `Expect:` off: no 100-continue round trip for a long prompt. The key goes through a
   # here-string on fd 3 (a pipe, no extra process), never through argv.
   TR_T0=${EPOCHREALTIME/[.,]/}
-  if [[ -n ${GPT_OSS_API_KEY:-} ]]; then
+  if [[ -n ${GPT_OSS_API_KEY:+set} ]]; then # not the key itself in a GPT_OSS_DEBUG trace
     curl -4 -s -N "${opts[@]}" -H 'Content-Type: application/json' -H 'Expect:' \
       -H @/dev/fd/3 --data-binary "@$body_file" "$url/completion" \
       3<<<"Authorization: Bearer $GPT_OSS_API_KEY" >"$fifo" &
@@ -85,12 +89,19 @@ timed_completion() { # timed_completion URL BODY_FILE [TIMEOUT]
   TR_BODY=$body
 }
 
+ms_of() { # ms_of VAR MICROSECONDS [DECIMALS] → VAR = "123.4" (1 decimal) or "123.456" (3)
+  if ((${3:-1} == 3)); then
+    printf -v "$1" '%d.%03d' "$(($2 / 1000))" "$(($2 % 1000))"
+  else
+    printf -v "$1" '%d.%d' "$(($2 / 1000))" "$(($2 % 1000 / 100))"
+  fi
+}
+
 tr_check() { # tr_check URL → see above
   local url=$1 tail error http
   TR_ERR_CODE=0 TR_ERR_MSG='' TR_TIMINGS='' TR_PREDICTED_N=0
   if ((TR_CURL == 28)); then
-    TR_ERR_CODE=$EXIT_TIMEOUT
-    TR_ERR_MSG="no complete reply from $url within ${TR_TIMEOUT}s (--timeout)"
+    _tr_capture die_on_curl_failure "$TR_CURL" "$url" "$TR_TIMEOUT"
     return 1
   fi
   if [[ $TR_HTTP =~ ^[1-5][0-9][0-9]$ && $TR_HTTP != 200 ]]; then
@@ -107,7 +118,7 @@ tr_check() { # tr_check URL → see above
       return 0
     fi
     if ((TR_CURL != 0)); then
-      TR_ERR_CODE=$EXIT_SERVER
+      TR_ERR_CODE=$FAIL_DROPPED
       use_libs rpc # a server started with RPC workers drops requests when one of them dies
       TR_ERR_MSG="the server at $url dropped the connection in the middle of a reply (curl exit $TR_CURL)$(rpc_crash_hint "$url" || echo " (did it crash?)")"
     else
@@ -154,19 +165,34 @@ _tr_capture() {
   fi
 }
 
-tr_health() { # tr_health URL → TR_HEALTH, and TR_ERR_MSG when down
+tr_health() { # tr_health URL → TR_HEALTH, TR_ERR_CODE, TR_ERR_MSG, TR_HEALTH_ERR
   local url=$1 out code status=0
-  TR_ERR_MSG=''
+  TR_ERR_MSG='' TR_ERR_CODE=0 TR_HEALTH_ERR='' TR_RPC_HINT=''
   out=$(curl -4 -s -o /dev/null -w '%{http_code} %{errormsg}' --max-time 5 "$url/health" 2>/dev/null) || status=$?
   code=${out%% *}
+  ((status != 28)) || code=timeout
   case $code in
     200) TR_HEALTH=ok ;;
-    503) TR_HEALTH=loading ;;
+    timeout)
+      TR_HEALTH=timeout TR_ERR_CODE=$FAIL_TIMEOUT TR_ERR_MSG="no reply from $url/health within 5s"
+      TR_HEALTH_ERR="the server at $url is not healthy: $TR_ERR_MSG"
+      ;;
+    503)
+      TR_HEALTH=loading TR_ERR_CODE=$FAIL_LOADING
+      TR_HEALTH_ERR="the server at $url is still loading the model (HTTP 503); retry shortly"
+      ;;
     000 | '')
-      TR_HEALTH=down
+      TR_HEALTH=down TR_ERR_CODE=$FAIL_UNREACHABLE
       TR_ERR_MSG=${out#* }
       [[ -n $TR_ERR_MSG && $TR_ERR_MSG != "$out" ]] || TR_ERR_MSG="curl exit $status"
+      TR_HEALTH_ERR="server not reachable at $url ($TR_ERR_MSG; is gpt-oss-fast.sh running?)"
+      use_libs rpc # a server started with RPC workers ends when one of them dies
+      TR_RPC_HINT=$(rpc_crash_hint "$url") || TR_RPC_HINT=''
+      TR_HEALTH_ERR+=$TR_RPC_HINT
       ;;
-    *) TR_HEALTH=http-$code ;;
+    *)
+      TR_HEALTH=http-$code TR_ERR_CODE=$FAIL_HTTP
+      TR_HEALTH_ERR="the server at $url answered /health with HTTP $code"
+      ;;
   esac
 }

@@ -2,37 +2,88 @@
 # The tuned-config layer of gpt-oss-fast.sh: flag > environment > tuned config > built-in
 # default. gpt-oss-tune.sh writes ${XDG_CONFIG_HOME:-~/.config}/gpt-oss-suite/tuned.conf
 # (one section per model file and llama-server binary, keyed by path, size and mtime);
-# py/gpt_oss_suite/tune_config.py parses and checks it (never `source`d: a hand-edited
-# bad value is an error naming the file and line). Also the one place that says where
-# each value came from: "NAME: VALUE: why" lines on stderr, the context line included.
+# py/gpt_oss_suite/tune_config.py parses its layout (never `source`d: a hand-edited bad
+# line is an error naming the file and line). TUNED_KNOBS is the one place of each knob's
+# value rule, for flags, the environment and the tuned config alike (check_knobs,
+# apply_tuned). Also the one place that says where each value came from: "NAME: VALUE:
+# why" lines on stderr, the context line included.
 # Sourced by gpt-oss-fast.sh after its knobs are read; needs common.sh.
 # shellcheck disable=SC2034,SC2154 # the knob variables belong to gpt-oss-fast.sh
 
-# One row per knob the config may set: ENV_NAME variable label flag-spellings...
+# One row per knob the config may set: ENV_NAME variable label rule flag-spellings...
+# The rule is the one place its values are checked, for a flag, the environment and the
+# tuned config alike (knob_problem): uint:MIN (a whole number >= MIN), a|b|c (one of
+# these), file (any path; resolve_model checks it); a leading ? lets the knob be unset
+# (empty: the server's own choice, or chosen later).
 TUNED_KNOBS=(
-  "GPT_OSS_GGUF_MODEL_PATH model model -m --model"
-  "GPT_OSS_CTX ctx context -c --ctx"
-  "GPT_OSS_KV_UNIFIED kv_unified kv-unified --kv-unified"
-  "GPT_OSS_PARALLEL parallel slots -np --parallel"
-  "GPT_OSS_BATCH batch batch -b --batch"
-  "GPT_OSS_UBATCH ubatch ubatch -ub --ubatch"
-  "GPT_OSS_KV_TYPE kv_type kv-type --kv-type"
-  "GPT_OSS_THREADS threads threads"
-  "GPT_OSS_THREADS_BATCH threads_batch threads-batch"
-  "GPT_OSS_FLASH_ATTN fa_mode flash-attn"
-  "GPT_OSS_MMAP mmap_mode mmap"
+  "GPT_OSS_GGUF_MODEL_PATH model model ?file -m --model"
+  "GPT_OSS_CTX ctx context ?uint:1 -c --ctx"
+  "GPT_OSS_KV_UNIFIED kv_unified kv-unified auto|1|0 --kv-unified"
+  "GPT_OSS_PARALLEL parallel slots uint:1 -np --parallel"
+  "GPT_OSS_BATCH batch batch uint:1 -b --batch"
+  "GPT_OSS_UBATCH ubatch ubatch uint:1 -ub --ubatch"
+  "GPT_OSS_KV_TYPE kv_type kv-type f32|f16|bf16|q8_0|q4_0|q4_1|iq4_nl|q5_0|q5_1 --kv-type"
+  "GPT_OSS_THREADS threads threads ?uint:1"
+  "GPT_OSS_THREADS_BATCH threads_batch threads-batch ?uint:1"
+  "GPT_OSS_FLASH_ATTN fa_mode flash-attn on|off"
+  "GPT_OSS_MMAP mmap_mode mmap on|off"
+  "GPT_OSS_GPU_LAYERS gpu_layers gpu-layers ?uint:0"
+  "GPT_OSS_N_CPU_MOE n_cpu_moe n-cpu-moe ?uint:0"
 )
 declare -gA knob_from=()
-tuned_file="" tuned_section=""
+tuned_file="" tuned_section="" knob_why=""
+
+# knob_problem NAME RULE VALUE → status 1 and knob_why="NAME must be ..., got 'VALUE'"
+# when VALUE breaks RULE (a TUNED_KNOBS rule). No fork: gpt-oss-fast.sh checks every
+# knob on each start.
+knob_problem() {
+  local name=$1 rule=${2#\?} value=$3 list
+  knob_why=""
+  [[ -z "$value" && "$2" == \?* ]] && return 0
+  case $rule in
+    uint:*)
+      uint_problem "$name" "$value" "${rule#uint:}" && return 0
+      knob_why=$uint_why ;;
+    file) [[ -n "$value" ]] && return 0; knob_why="$name must name a file" ;;
+    *)
+      [[ "$value" != *"|"* && "|$rule|" == *"|$value|"* ]] && return 0
+      list=${rule//|/, }
+      [[ "$list" == *", "* ]] && list="${list%, *} or ${list##*, }"
+      knob_why="$name must be $list, got '$value'" ;;
+  esac
+  return 1
+}
+
+# check_knobs → exits 2 on the first knob (flag or environment) its rule refuses.
+check_knobs() {
+  local row env var label rule flags flag name
+  for row in "${TUNED_KNOBS[@]}"; do
+    read -r env var label rule flags <<<"$row"
+    name=$env
+    for flag in $flags; do [[ "$flag" == --* ]] && name="$env ($flag)"; done
+    knob_problem "$name" "$rule" "${!var:-}" || usage_error "$knob_why"
+  done
+  return 0
+}
+
+# knob_rule ENV_NAME → its rule (status 1 for a name that is no knob)
+knob_rule() {
+  local row env _var _label rule _flags
+  for row in "${TUNED_KNOBS[@]}"; do
+    read -r env _var _label rule _flags <<<"$row"
+    [[ "$env" == "$1" ]] && { printf '%s\n' "$rule"; return 0; }
+  done
+  return 1
+}
 
 tuned_config_file() { printf '%s\n' "${XDG_CONFIG_HOME:-$HOME/.config}/gpt-oss-suite/tuned.conf"; }
 
 # knob_sources ARGS... (gpt-oss-fast.sh's own arguments) → knob_from[var] = flag, env
 # or default for every knob; apply_tuned then fills the defaults it has values for.
 knob_sources() {
-  local row env var label flag flags given=" $* "
+  local row env var label _rule flag flags given=" $* "
   for row in "${TUNED_KNOBS[@]}"; do
-    read -r env var label flags <<<"$row"
+    read -r env var label _rule flags <<<"$row"
     knob_from[$var]=default
     [[ -n "${!env:-}" ]] && knob_from[$var]="env $env"
     for flag in $flags; do
@@ -43,21 +94,24 @@ knob_sources() {
 }
 
 # apply_tuned BINARY → the tuned values for this model and binary, where neither a flag
-# nor the environment set the knob. A bad file exits 2 with FILE:LINE.
+# nor the environment set the knob. A bad file exits 2 with FILE:LINE: its layout from
+# tune_config.py, its names and values from TUNED_KNOBS (every line of the section).
 apply_tuned() {
-  local bin=$1 out name value line row env var _rest
+  local bin=$1 out name value line row env var _label rule _rest fix="(fix it, or --no-tuned to ignore the file)"
   tuned_file=$(tuned_config_file)
   [[ -f "$tuned_file" ]] || return 0
-  out=$(py_main tune_config lookup "$tuned_file" "$model" "$bin" 2>&1) \
-    || usage_error "$out (fix it, or --no-tuned to ignore the file)"
+  out=$(py_main tune_config lookup "$tuned_file" "$model" "$bin" 2>&1) || usage_error "$out $fix"
   while IFS=$'\t' read -r name value line; do
     [[ -n "$name" ]] || continue
     if [[ "$name" == section ]]; then
       tuned_section="$tuned_file:$line${value:+ (objective: $value)}"
       continue
     fi
+    rule=$(knob_rule "$name") \
+      || usage_error "$tuned_file:$line: unknown setting '$name' (known: $(printf '%s\n' "${TUNED_KNOBS[@]%% *}" | paste -sd' ' -)) $fix"
+    knob_problem "$name" "$rule" "$value" || usage_error "$tuned_file:$line: $knob_why $fix"
     for row in "${TUNED_KNOBS[@]}"; do
-      read -r env var _rest <<<"$row"
+      read -r env var _label rule _rest <<<"$row"
       [[ "$env" == "$name" && "${knob_from[$var]}" == default ]] || continue
       printf -v "$var" '%s' "$value"
       knob_from[$var]="tuned config $tuned_file:$line"
@@ -76,9 +130,9 @@ explain() { say "$1: $2: $3"; }
 # explain_settings ALL → a line per knob that a flag, the environment or the tuned config
 # set (ALL=1: every knob, defaults too); the context line keeps its own reasoning.
 explain_settings() {
-  local all=$1 row env var label _flags from
+  local all=$1 row env var label _rule _flags from
   for row in "${TUNED_KNOBS[@]}"; do
-    read -r env var label _flags <<<"$row"
+    read -r env var label _rule _flags <<<"$row"
     from=${knob_from[$var]:-default}
     [[ "$var" == ctx ]] && continue
     ((all)) || [[ "$from" != default ]] || continue

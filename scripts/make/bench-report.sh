@@ -29,11 +29,10 @@ export GPT_OSS_KEEPALIVE_SECS=0         # no keepalive request between the timed
 hand_pid=""
 cleanup() {
   [[ -n "$hand_pid" ]] && stop_pid "$hand_pid" 5
-  "$root/scripts/gpt-oss-fast.sh" stop >/dev/null 2>&1 || true
+  "$root/scripts/gpt-oss-fast.sh" stop --all >/dev/null 2>&1 || true
   rm -rf "$scratch"
 }
-# shellcheck source=scripts/lib/state.sh
-source "$root/scripts/lib/state.sh"
+use_libs lifecycle # stop_pid
 trap cleanup EXIT
 
 progress() { printf 'bench: %s\n' "$*" >&2; }
@@ -57,7 +56,7 @@ time_ms() {
 # stat_of FILE KEY → one statistic of the samples in FILE (from the Python core)
 stat_of() {
   local summary value=n/a
-  if summary=$("$root/.venv/bin/gpt-oss-py" stats summarize --json "$1"); then
+  if summary=$("$root/.venv/bin/gpt-oss-py" bench summarize --samples "$1"); then
     json_number_field_to value "$summary" "$2" || value=n/a
   fi
   [[ "$value" == n/a ]] || printf -v value '%.1f' "$value"
@@ -142,7 +141,7 @@ bench_p50=$(stat_of "$scratch/bench-ms" p50)
 
 # 3 and 5 need servers we start ourselves
 if ((own_server)); then
-  "$root/scripts/gpt-oss-fast.sh" stop >/dev/null 2>&1
+  "$root/scripts/gpt-oss-fast.sh" stop --all >/dev/null 2>&1
   eval "fast_argv=($("$root/scripts/gpt-oss-fast.sh" --print-cmd 2>/dev/null))"
   first_answer() { bare_curl /completion "$query_body"; }
   suite_start() {
@@ -158,7 +157,7 @@ if ((own_server)); then
   progress "3/6 start-up: gpt-oss-fast.sh vs a hand start (5 runs each)"
   for ((i = 0; i < 5; i++)); do
     time_ms a suite_start
-    "$root/scripts/gpt-oss-fast.sh" stop >/dev/null 2>&1
+    "$root/scripts/gpt-oss-fast.sh" stop --all >/dev/null 2>&1
     time_ms b hand_start
     stop_pid "$hand_pid" 5
     hand_pid=""
@@ -222,7 +221,7 @@ for ((i = 0; i < runs; i++)); do
 done
 "$root/.venv/bin/gpt-oss-py" bench harmony-split --url "$harmony_url" --runs 10 >"$scratch/split.json"
 "$root/.venv/bin/gpt-oss-py" bench harmony-split --url "$harmony_url" --runs 10 --tools >"$scratch/split-tools.json"
-XDG_STATE_HOME=$harmony_state "$root/scripts/gpt-oss-fast.sh" stop >/dev/null 2>&1
+XDG_STATE_HOME=$harmony_state "$root/scripts/gpt-oss-fast.sh" stop --all >/dev/null 2>&1
 
 # --- the report ---
 q_curl=$(stat_of "$scratch/curl-query" p50) q_ours=$(stat_of "$scratch/query" p50)

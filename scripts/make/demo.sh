@@ -15,7 +15,7 @@ export GPT_OSS_GGUF_MODEL_PATH
 GPT_OSS_GGUF_MODEL_PATH=$("$root/scripts/provision/models.sh" smollm2)
 XDG_STATE_HOME=$(mktemp -d)
 export XDG_STATE_HOME
-trap '"$root/scripts/gpt-oss-fast.sh" stop 2>/dev/null; rm -rf "$XDG_STATE_HOME"' EXIT
+trap '"$root/scripts/gpt-oss-fast.sh" stop --all 2>/dev/null; rm -rf "$XDG_STATE_HOME"' EXIT
 
 # Port 8000 as the guide says, unless something else already holds it.
 port=${GPT_OSS_PORT:-8000}

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A llama-server look-alike that answers at once, for make bench's size sweep.
 
-Usage: instant_server.py --port P --reply-bytes N [--host 127.0.0.1]
+Usage: instant_server.py --port P --reply-bytes N [--harmony] [--host 127.0.0.1]
 
 It shows only the client's own cost: a POST to /completion is read whole and answered
 with a reply prepared once, so the server does the same small work for the suite's
@@ -10,7 +10,10 @@ client and for bare curl. The reply is `{"content": TEXT, "stop_type": "limit",
 backslash, a newline and UTF-8, repeated; written as llama-server writes it, UTF-8 not
 escaped), cut to the request's "response_fields" as llama-server does; with `"stream":
 true` in the request, the same text as llama-server's events of 64 characters each and a
-final event with the timings. GET answers {"status":"ok"}. Standard library only.
+final event with the timings. GET answers {"status":"ok"}. With --harmony (for the
+Harmony path) the reply is an analysis message and then TEXT as the final one, GET /props
+gives a context that holds any reply and /tokenize a token per byte; paths other than
+/completion, /v1/completions and /tokenize get 404. Standard library only.
 """
 
 from __future__ import annotations
@@ -21,6 +24,10 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LINE = 'The "quick" brown fox\\jumps over the lazy dog: caf\u00e9 \u65e5\u672c.\n'
+# --harmony: the reply is gpt-oss's, an analysis message then the final one (the TEXT).
+HARMONY_HEAD = (
+    "<|channel|>analysis<|message|>A thought.<|end|><|start|>assistant<|channel|>final<|message|>"
+)
 TIMINGS = {"prompt_n": 1, "prompt_ms": 0.5, "predicted_n": 1, "predicted_ms": 10.0}
 
 
@@ -67,11 +74,23 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:
+        if self.server.harmony and self.path == "/props":  # room for any reply
+            self._send(b'{"default_generation_settings":{"n_ctx":1000000000},"total_slots":1}',
+                       "application/json")  # fmt: skip
+            return
         self._send(b'{"status":"ok"}', "application/json")
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
+        if self.server.harmony and self.path == "/tokenize":  # a token per byte: an upper bound
+            content = json.loads(body).get("content", "")
+            self._send(json.dumps({"tokens": [1] * len(content.encode())}).encode(),
+                       "application/json")  # fmt: skip
+            return
+        if self.path not in ("/completion", "/v1/completions"):
+            self.send_error(404)
+            return
         if b'"stream":true' in body:
             self._send(self.server.stream, "text/event-stream")
             return
@@ -90,9 +109,11 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--reply-bytes", type=int, default=8)
+    parser.add_argument("--harmony", action="store_true", help="a Harmony reply, /props")
     args = parser.parse_args()
     server = ThreadingHTTPServer((args.host, args.port), Handler)
-    server.text = reply_text(args.reply_bytes)
+    server.harmony = args.harmony
+    server.text = (HARMONY_HEAD if args.harmony else "") + reply_text(args.reply_bytes)
     server.plain = {(): plain_reply(server.text)}  # by response_fields, made once each
     server.stream = stream_reply(server.text)
     sys.stderr.write(f"instant_server: listening on http://{args.host}:{args.port}\n")

@@ -6,7 +6,9 @@ Against instant_server.py (a fake llama-server that answers at once, so only the
 client's own cost shows), interleaved with bare curl sending the same body:
 - prompts of 1 KB to 4 MB (text with a quote, a backslash and a newline every ~20
   bytes), from stdin, to gpt-oss-query.sh, local-infer.sh --raw and --raw --stream;
-- replies of 1 KB to 50 MB (quotes, backslashes, newlines, UTF-8) to the same three;
+- replies of 1 KB to 50 MB (quotes, backslashes, newlines, UTF-8) to the same three,
+  and of 1-50 MB in Harmony (`instant_server.py --harmony`) to local-infer.sh's Harmony
+  path and `gpt-oss-py chat`;
 then one row on the real llama-server with the bundled model, started with the model's
 own context (-c 0), at the largest prompt that context allows (cached after the first
 request, as a user's repeated prompt is: the client's cost is what is left).
@@ -242,6 +244,43 @@ def reply_sweep(tmp: str, base_runs: int) -> list[dict]:
     return rows
 
 
+def harmony_sweep(tmp: str, base_runs: int) -> list[dict]:
+    """The Harmony path (local-infer.sh, and gpt-oss-py chat behind click) reading
+    replies of 1-50 MB: an analysis message, then the reply text as the final one."""
+    rows = []
+    py_cli = ROOT / ".venv" / "bin" / "gpt-oss-py"
+    for size in [s for s in REPLY_SIZES if s >= MB]:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        cmd = [sys.executable, str(SERVER), "--port", str(port), "--reply-bytes", str(size)]
+        proc = start([*cmd, "--harmony"], url)
+        try:
+            prompt_file = os.path.join(tmp, "prompt-x")
+            Path(prompt_file).write_text("x")
+            body_file = os.path.join(tmp, "harmony-body")
+            Path(body_file).write_bytes(query_body("x"))
+            room = ["--url", url, "--max-tokens", "1000000000", "-"]  # any reply fits
+            for label, client in (
+                ("local-infer.sh (Harmony)", [str(INFER), *room]),
+                ("gpt-oss-py chat", [str(py_cli), "chat", *room]),
+            ):
+                progress(f"Harmony reply {human(size)}: {label}")
+                rows.append(
+                    measure(label, size, client, curl_cmd(url + "/completion", body_file),
+                            prompt_file, runs_for(size, base_runs))
+                )  # fmt: skip
+        finally:
+            stop(proc)
+    for row in rows:  # linear and bounded, as the reply rows
+        ref = next(r for r in rows if r["client"] == row["client"] and r["bytes"] == MB)
+        row["ms_per_mb"] = round(row["client_ms"] / (row["bytes"] / MB), 1)
+        row["pass"] = (
+            row["ms_per_mb"] <= 1.5 * ref["client_ms"]
+            and row["peak_rss_mb"] <= 6 * row["bytes"] / MB + 64
+        )
+    return rows
+
+
 def real_row(tmp: str, base_runs: int) -> dict | None:
     binary, model = os.environ.get("BENCH_BINARY"), os.environ.get("BENCH_MODEL")
     if not binary or not model:
@@ -338,10 +377,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         prompts = prompt_sweep(tmp, base_runs)
         replies = reply_sweep(tmp, base_runs)
+        harmony = harmony_sweep(tmp, base_runs)
         real = real_row(tmp, base_runs)
     plot_path.parent.mkdir(parents=True, exist_ok=True)
-    plotted = plot(prompts, replies, plot_path)
-    data = {"prompts": prompts, "replies": replies, "real": real,
+    plotted = plot(prompts, replies + harmony, plot_path)
+    data = {"prompts": prompts, "replies": replies, "harmony_replies": harmony, "real": real,
             "plot": plot_path.name if plotted else None}  # fmt: skip
     (out_dir / "20-size-sweep.json").write_text(json.dumps(data, indent=2) + "\n")
 
@@ -360,6 +400,12 @@ def main() -> int:
         " time, bounded memory); smaller rows at <= 1.10 x curl + 60 ms.",
         "",
         *table(replies, "ms per MB"),
+        "",
+        "The Harmony path (`local-infer.sh` without --raw, and `gpt-oss-py chat`), prompt"
+        " `x`, the reply an analysis message and then the text as the final one (the same"
+        " criteria; curl gets the same reply):",
+        "",
+        *table(harmony, "ms per MB"),
     ]
     if real:
         lines += [

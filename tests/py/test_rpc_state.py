@@ -19,8 +19,8 @@ URL = "http://127.0.0.1:8000"
 @pytest.fixture
 def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
-    path = tmp_path / "gpt-oss"
-    path.mkdir()
+    path = tmp_path / "gpt-oss" / "server-8000"  # one state per port
+    path.mkdir(parents=True)
     (path / "server.url").write_text(URL + "\n")
     return path
 

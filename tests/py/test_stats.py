@@ -1,20 +1,11 @@
-"""Latency statistics and reply timings."""
+"""Latency statistics."""
 
 from __future__ import annotations
 
 import math
 
 import pytest
-from gpt_oss_suite.stats import (
-    compare,
-    extract_timings,
-    histogram,
-    parse_samples,
-    percentile,
-    sse_payloads,
-    summarize,
-    time_to_first_token_ms,
-)
+from gpt_oss_suite.stats import compare, histogram, parse_samples, percentile, summarize
 
 
 def test_summary_of_known_samples():
@@ -79,41 +70,7 @@ def test_histogram_lines():
     assert histogram([5, 5], bins=4) == [histogram([5, 5], bins=4)[0]]
 
 
-def test_parse_samples_lines_and_csv():
+def test_parse_samples_one_number_per_line():
     assert parse_samples("1\n\n# note\n2.5\n") == [1.0, 2.5]
-    csv_text = "run,ms\na,10\nb,12.5\n"
-    assert parse_samples(csv_text, "ms") == [10.0, 12.5]
-    assert parse_samples(csv_text, "2") == [10.0, 12.5]
-    assert parse_samples("3,4\n5,6\n", "1") == [3.0, 5.0]
     with pytest.raises(ValueError, match="line 2"):
         parse_samples("1\nfast\n")
-    with pytest.raises(ValueError, match="no CSV column"):
-        parse_samples(csv_text, "latency")
-
-
-def test_extract_timings():
-    reply = {
-        "content": "x",
-        "tokens_cached": 12,
-        "tokens_predicted": 4,
-        "timings": {"prompt_n": 20, "prompt_ms": 10.0, "predicted_per_second": 400.0},
-    }
-    timings = extract_timings(reply)
-    assert (timings["prompt_n"], timings["predicted_per_second"]) == (20, 400.0)
-    assert (timings["tokens_cached"], timings["cache_n"], timings["predicted_ms"]) == (
-        12,
-        None,
-        None,
-    )
-
-
-def test_sse_payloads_and_ttft():
-    stream = 'data: {"content": ""}\n\ndata: {"content": "Hi"}\n\ndata: [DONE]\ndata: {"x": 1}\n'
-    assert sse_payloads(stream) == [{"content": ""}, {"content": "Hi"}]
-    timed = [
-        (0.010, 'data: {"choices": [{"delta": {"role": "assistant"}}]}'),
-        (0.050, 'data: {"choices": [{"delta": {"reasoning_content": "th"}}]}'),
-        (0.060, "data: [DONE]"),
-    ]
-    assert time_to_first_token_ms(timed) == pytest.approx(50.0)
-    assert time_to_first_token_ms([(0.1, "data: [DONE]")]) is None

@@ -102,8 +102,8 @@ interleave() {
   done
   sm_stop "$base_state"
   sm_stop "$def_state"
-  p50_base=$("$BENCH_ROOT/.venv/bin/gpt-oss-py" stats summarize --json "$scratch/base-$dialect" | python3 -c 'import json,sys; print(json.load(sys.stdin)["p50"])')
-  p50_def=$("$BENCH_ROOT/.venv/bin/gpt-oss-py" stats summarize --json "$scratch/def-$dialect" | python3 -c 'import json,sys; print(json.load(sys.stdin)["p50"])')
+  p50_base=$("$BENCH_ROOT/.venv/bin/gpt-oss-py" bench summarize --samples "$scratch/base-$dialect" | python3 -c 'import json,sys; print(json.load(sys.stdin)["p50"])')
+  p50_def=$("$BENCH_ROOT/.venv/bin/gpt-oss-py" bench summarize --samples "$scratch/def-$dialect" | python3 -c 'import json,sys; print(json.load(sys.stdin)["p50"])')
   ratio=$(awk -v a="$p50_def" -v b="$p50_base" 'BEGIN { printf "%.3f", a / b }')
   verdict=$(awk -v r="$ratio" 'BEGIN { print (r <= 1.03) ? "PASS" : "MISS" }')
   progress "$dialect: default $p50_def ms vs -c 384 $p50_base ms: $ratio $verdict"

@@ -35,9 +35,9 @@ export GPT_OSS_GGUF_MODEL_PATH=${BENCH_MODEL:-$("$root/scripts/provision/models.
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 one_state="$scratch/one" one1_state="$scratch/one1" rpc_state="$scratch/rpc"
 cleanup() {
-  XDG_STATE_HOME=$one_state "$root/scripts/gpt-oss-fast.sh" stop >/dev/null 2>&1 || true
-  XDG_STATE_HOME=$one1_state "$root/scripts/gpt-oss-fast.sh" stop >/dev/null 2>&1 || true
-  XDG_STATE_HOME=$rpc_state "$root/scripts/gpt-oss-fast.sh" stop >/dev/null 2>&1 || true
+  XDG_STATE_HOME=$one_state "$root/scripts/gpt-oss-fast.sh" stop --all >/dev/null 2>&1 || true
+  XDG_STATE_HOME=$one1_state "$root/scripts/gpt-oss-fast.sh" stop --all >/dev/null 2>&1 || true
+  XDG_STATE_HOME=$rpc_state "$root/scripts/gpt-oss-fast.sh" stop --all >/dev/null 2>&1 || true
   XDG_STATE_HOME=$rpc_state "$root/scripts/gpt-oss-rpc-worker.sh" stop >/dev/null 2>&1 || true
   rm -rf "$scratch"
 }
@@ -54,7 +54,7 @@ url_rpc=$(XDG_STATE_HOME=$rpc_state GPT_OSS_PORT=$p_rpc GPT_OSS_RPC="127.0.0.1:$
   "$root/scripts/gpt-oss-fast.sh" 2>/dev/null)
 # Where the weights went: llama.cpp logs one "model buffer size" line per device.
 placement=$(grep -E 'RPC[0-9]+\[[^]]*\] model buffer size|CPU_Mapped model buffer size|CPU model buffer size' \
-  "$rpc_state/gpt-oss/server.log" | sed -E 's/^.*load_tensors: *//; s/ +/ /g' | paste -sd ';' -) || placement=unknown
+  "$rpc_state/gpt-oss/server-$p_rpc/server.log" | sed -E 's/^.*load_tensors: *//; s/ +/ /g' | paste -sd ';' -) || placement=unknown
 
 # measure URL FILE → appends CHUNK runs of gpt-oss-bench.sh --csv (no header) to FILE
 measure() {
