@@ -138,6 +138,12 @@ servers_on() { pgrep -fc -- "llama-server .*--port $1 " || true; }
   sleep 3
   after=$(wc -c <"$STATE/server.log")
   assert_equal "$after" "$before"
+  # The log level is no setting: a start without the keepalive reuses that server.
+  local pid
+  pid=$(<"$STATE/server.pid")
+  run --separate-stderr "$FAST" --no-warmup --keepalive 0
+  assert_success
+  assert_equal "$(<"$STATE/server.pid")" "$pid"
   # Without the keepalive, the log keeps its info lines (make bench reads them).
   run --separate-stderr "$FAST" --no-warmup --keepalive 0 --restart
   assert_success

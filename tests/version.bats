@@ -43,6 +43,8 @@ teardown() {
   local copy="$BATS_TEST_TMPDIR/suite"
   mkdir -p "$copy"
   cp -r "$SUITE_ROOT/scripts" "$copy/"
+  mkdir -p "$copy/py/gpt_oss_suite" # the exit-code table both languages read
+  cp "$SUITE_ROOT/py/gpt_oss_suite/exit_codes.sh" "$copy/py/gpt_oss_suite/"
   echo 9.8.7 >"$copy/VERSION"
   run "$copy/scripts/gpt-oss-query.sh" --version
   assert_output "gpt-oss-query.sh (gpt-oss-suite) 9.8.7"

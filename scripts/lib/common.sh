@@ -98,7 +98,7 @@ require_number() { # require_number NAME VALUE → a non-negative decimal like 0
   local name=$1 value=$2
   [[ "$value" =~ ^[0-9]+(\.[0-9]+)?$|^\.[0-9]+$ ]] || usage_error "$name must be a non-negative number, got '$value'"
   # Bigger overflows a time limit (Python's socket timeout, curl) instead of meaning "never".
-  uint_problem "$name" "${value%%.*}" 0 || usage_error "$name must be a number from 0 to $UINT_MAX, got '$value'"
+  uint_problem "$name" "0${value%%.*}" 0 || usage_error "$name must be a number from 0 to $UINT_MAX, got '$value'"
 }
 require_value() { # require_value "$@" (at a flag) → the flag must be followed by a value
   [[ $# -ge 2 ]] || usage_error "$1 needs a value"

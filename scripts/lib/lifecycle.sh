@@ -244,11 +244,18 @@ resolved_path() {
 # reuse_or_replace DIR NAME RESTART STOP MESSAGE → status 0 with reused_pid set when our
 # NAME runs with the global argv. When it runs with another one: exit 8 with MESSAGE
 # ({pid} is its pid), or with RESTART=1 run STOP and return 1. 1 when none runs.
+# ARGV_UNCOMPARED (optional): flags, one per line, that do not change what is served (the
+# log verbosity that follows the keepalive): left out of the comparison.
 reuse_or_replace() {
-  local dir=$1 name=$2 restart=$3 stop=$4 message=$5
+  local dir=$1 name=$2 restart=$3 stop=$4 message=$5 have want
   reused_pid=$(instance_pid "$dir" "$name") || return 1
+  have=$(<"$dir/$name.argv")
   # shellcheck disable=SC2154 # argv: the command being started, set by the caller
-  if ((restart)) || [[ "$(cat "$dir/$name.argv")" != "$(printf '%s\n' "${argv[@]}")" ]]; then
+  want=$(printf '%s\n' "${argv[@]}")
+  if [[ -n ${ARGV_UNCOMPARED:-} ]]; then
+    have=${have//$'\n'"$ARGV_UNCOMPARED"/} want=${want//$'\n'"$ARGV_UNCOMPARED"/}
+  fi
+  if ((restart)) || [[ "$have" != "$want" ]]; then
     ((restart)) || die "$EXIT_PORT_BUSY" "${message//\{pid\}/$reused_pid}"
     "$stop"
     return 1

@@ -106,6 +106,8 @@ build_argv() {
     "${kv_flags[@]}" "${no_mmap[@]}" "${flash_attn[@]}" "${jinja[@]}")
   # The keepalive's request every second would otherwise be most of the log.
   ((keepalive == 0)) || argv+=("${quiet_log[@]}")
+  # ...so it is no setting: a start with -k 0 reuses a server started with the keepalive.
+  ARGV_UNCOMPARED=$(printf '%s\n' "${quiet_log[@]}")
   [[ -z "$threads" ]] || argv+=(-t "$threads")
   [[ -z "$threads_batch" ]] || argv+=(-tb "$threads_batch")
   [[ -z "$gpu_layers" ]] || argv+=(-ngl "$gpu_layers")
