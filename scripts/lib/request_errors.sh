@@ -52,7 +52,7 @@ die_on_http_error() {
       ;;
     503) die "$FAIL_LOADING" "the server at $url is still loading the model (HTTP 503: $(server_message)); $loading_hint" ;;
     401)
-      if [[ -n ${GPT_OSS_API_KEY:-} ]]; then
+      if [[ -n ${GPT_OSS_API_KEY:+set} ]]; then # :+ keeps the key out of a GPT_OSS_DEBUG trace
         die "$FAIL_HTTP" "the server at $url rejected GPT_OSS_API_KEY (HTTP 401: $(server_message))"
       fi
       die "$FAIL_HTTP" "the server at $url needs an API key: set GPT_OSS_API_KEY (HTTP 401: $(server_message))"

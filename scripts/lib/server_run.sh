@@ -57,8 +57,10 @@ launch_server() {
   if [[ -n "$rpc" ]]; then printf '%s\n' "${rpc//,/$'\n'}" >"$state/server.rpc"; else rm -f "$state/server.rpc"; fi
   # The key reaches the server through its environment, never through argv (ps shows argv).
   # Only when there is one: the Aug-2025 server treats an empty LLAMA_API_KEY as a key.
-  if [[ -n "${GPT_OSS_API_KEY:-}" ]]; then
+  if [[ -n "${GPT_OSS_API_KEY:+set}" ]]; then
+    { set +x; } 2>/dev/null # an assignment shows its value in a GPT_OSS_DEBUG trace
     export LLAMA_API_KEY=$GPT_OSS_API_KEY
+    [[ -z "${GPT_OSS_DEBUG:-}" ]] || set -x
   fi
   launch_instance "$state" server 5
   wait_until_ready "$started_pid"

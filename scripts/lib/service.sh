@@ -145,12 +145,12 @@ print_service() {
   service_env
   case "$kind" in
     systemd)
-      [[ -z "${GPT_OSS_API_KEY:-}" ]] \
+      [[ -z "${GPT_OSS_API_KEY:+set}" ]] \
         || warn "GPT_OSS_API_KEY is not written into the unit; put GPT_OSS_API_KEY=... in $(service_env_file) (chmod 600)"
       print_systemd_unit
       ;;
     launchd)
-      [[ -z "${GPT_OSS_API_KEY:-}" ]] \
+      [[ -z "${GPT_OSS_API_KEY:+set}" ]] \
         || warn "GPT_OSS_API_KEY is not written into the plist; add it to its EnvironmentVariables yourself"
       print_launchd_plist
       ;;
