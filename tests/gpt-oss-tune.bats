@@ -76,7 +76,9 @@ write_config() {
 }
 
 @test "a flat stub with noise gives no measurable difference: no config is written, and an earlier one for this pair goes" {
-  export STUB_DELAY_MS=40 STUB_DELAY_JITTER_MS=30
+  # Noise, but the same noise for every setting (one seed): a real difference is then
+  # only the machine's own noise, which the rule must not take for a gain.
+  export STUB_DELAY_MS=40 STUB_DELAY_JITTER_MS=30 STUB_DELAY_JITTER_SEED=7
   # An earlier tuning of this model and binary (and one of another model, which stays)
   printf 'GGUF' >"$BATS_TEST_TMPDIR/models/other-Q8_0.gguf"
   GPT_OSS_GGUF_MODEL_PATH="$BATS_TEST_TMPDIR/models/other-Q8_0.gguf" write_config GPT_OSS_BATCH=128

@@ -365,6 +365,10 @@ class Settings:
         self.loading_secs = float(env.get("STUB_LOADING_SECS") or 0)
         self.delay = float(env.get("STUB_DELAY_MS") or 0) / 1000
         self.jitter = 0.0  # STUB_DELAY_JITTER_MS, set in main()
+        # STUB_DELAY_JITTER_SEED: every server draws the same noise sequence, so two
+        # servers asked alike differ only by the machine's own noise.
+        seed = env.get("STUB_DELAY_JITTER_SEED")
+        self.noise = random.Random(int(seed)) if seed else random.Random()
         self.die_on_request = env.get("STUB_DIE_ON_REQUEST") == "1"
         self.pool_full = env.get("STUB_POOL_FULL") == "1"
         self.truncate = env.get("STUB_TRUNCATE") == "1"
@@ -844,7 +848,7 @@ class Handler(BaseHTTPRequestHandler):
         text = "".join(reply_pieces) if reply_pieces or limit else reply
         done = Completion(len(pieces), cache_n, reply_pieces, text, limit)
         done.truncated = truncated
-        delay = s.delay + (random.uniform(0, s.jitter) if s.jitter else 0.0)
+        delay = s.delay + (s.noise.uniform(0, s.jitter) if s.jitter else 0.0)
         if delay > 0:
             time.sleep(delay)
         if request.get("stream"):
