@@ -8,7 +8,8 @@
 # spikes, RSS) and searches one knob at a time from the current best (coordinate
 # descent), then re-measures the best candidates interleaved with the defaults. A
 # setting wins only when its gain is larger than the spread measured; otherwise the
-# report says "no measurable difference" and the defaults stay. The winner goes into
+# report says "no measurable difference" and the defaults stay. The result (the winner,
+# or that the defaults measured best) goes into
 # ${XDG_CONFIG_HOME:-~/.config}/gpt-oss-suite/tuned.conf for this model and binary, and
 # gpt-oss-fast.sh starts with it from then on (flag > environment > tuned > default).
 # stdout: the report (a table sorted by the objective; --json, --csv).
@@ -454,9 +455,11 @@ elif [[ -n "$winner" ]]; then
   written=$config
   say "wrote $config: $winner for this model and llama-server; gpt-oss-fast.sh starts with it"
 elif ((compared)); then
-  # The defaults were measured as good as anything: an earlier tuning of this pair goes.
-  forgot=$(py_main tune_config forget "$config" "$model" "$binary") || die "$EXIT_ERROR" "could not update $config"
-  say "no setting beat the defaults measurably: the defaults stay, no config written${forgot:+ (the earlier section for this model and llama-server was removed from $config)}"
+  # The defaults were measured as good as anything: that is this pair's result too, and
+  # it replaces an earlier tuning of the pair (a section without knob lines).
+  py_main tune_config write "$config" "$model" "$binary" "$objective" || die "$EXIT_ERROR" "could not write $config"
+  written=$config
+  say "no setting beat the defaults measurably: the defaults stay; wrote $config: the defaults measured best for this model and llama-server"
 else
   say "nothing was compared with the defaults (see the report): no config written"
 fi

@@ -21,8 +21,8 @@ Knob lines are gpt-oss-fast.sh's environment names (``GPT_OSS_...``). Which name
 knobs and what each may hold is NOT decided here: scripts/lib/tuned.sh (TUNED_KNOBS) is the
 one place of those rules, for flags, the environment and this file alike, and checks every
 line of the section it applies, naming this file and line. This module checks the layout.
-gpt-oss-tune.sh never writes a section without knob lines: when the defaults were measured
-best it removes the pair's section instead (``forget``).
+A section without knob lines is a result too: the defaults were measured best for that
+pair (gpt-oss-fast.sh says so, and starts with the built-in defaults).
 
 Standard library only (gpt-oss-fast.sh calls it through ``py_main``):
 
@@ -30,11 +30,9 @@ Standard library only (gpt-oss-fast.sh calls it through ``py_main``):
         → ``NAME<TAB>VALUE<TAB>LINE`` for each knob of the matching section, nothing
           when the file or a matching section is absent; exit 2 with ``FILE:LINE: why``
           when the file is malformed.
-    python -m gpt_oss_suite.tune_config write FILE MODEL BINARY OBJECTIVE NAME=VALUE...
-        → replaces (or adds) the section of MODEL+BINARY, atomically.
-    python -m gpt_oss_suite.tune_config forget FILE MODEL BINARY
-        → removes the section of MODEL+BINARY (the file, when it was the last); prints
-          ``removed`` when there was one.
+    python -m gpt_oss_suite.tune_config write FILE MODEL BINARY OBJECTIVE [NAME=VALUE...]
+        → replaces (or adds) the section of MODEL+BINARY, atomically (no NAME=VALUE:
+          the defaults were measured best).
     python -m gpt_oss_suite.tune_config stamp PATH → the stamp written for PATH.
 """
 
@@ -161,9 +159,8 @@ def write(
     path: str | os.PathLike, model: str, binary: str, objective: str, knobs: dict[str, str]
 ) -> None:
     """Replace (or add) the section of MODEL and BINARY; every other section is kept.
-    The values were checked by the caller (gpt-oss-tune.sh, with tuned.sh's rules)."""
-    if not knobs:
-        raise ConfigError("no settings to write: the defaults need no section (forget it)")
+    The values were checked by the caller (gpt-oss-tune.sh, with tuned.sh's rules); no
+    knobs records that the defaults were measured best."""
     for key, value in knobs.items():
         if not KNOB_NAME.fullmatch(key) or "\n" in value:
             raise ConfigError(f"not a knob line: {key} = {value!r}")
@@ -179,20 +176,6 @@ def write(
     }
     new.knobs = {key: (value, 0) for key, value in knobs.items()}
     _save(Path(path), [*keep, new])
-
-
-def forget(path: str | os.PathLike, model: str, binary: str) -> bool:
-    """Remove the section of MODEL and BINARY (the file with it when no other is left);
-    True when there was one."""
-    sections = read(path)
-    keep = [s for s in sections if not _same(s, model, binary)]
-    if len(keep) == len(sections):
-        return False
-    if keep:
-        _save(Path(path), keep)
-    else:
-        Path(path).unlink()
-    return True
 
 
 def _save(target: Path, sections: list[Section]) -> None:
@@ -215,11 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             if section:
                 print(f"section\t{section.meta.get('objective', '')}\t{section.line}")
             return 0
-        if len(args) == 4 and args[0] == "forget":
-            if forget(args[1], args[2], args[3]):
-                print("removed")
-            return 0
-        if len(args) >= 6 and args[0] == "write":
+        if len(args) >= 5 and args[0] == "write":
             knobs = dict(a.split("=", 1) for a in args[5:])
             write(args[1], args[2], args[3], args[4], knobs)
             return 0

@@ -118,7 +118,10 @@ apply_tuned() {
     done
   done <<<"$out"
   if [[ -n "$tuned_section" ]]; then
-    say "tuned config: $tuned_section, for this model and llama-server (--no-tuned ignores it)"
+    local result=""
+    # No knob line before the section line: the defaults were measured best.
+    [[ "$out" != section$'\t'* ]] || result=": the built-in defaults measured best"
+    say "tuned config: $tuned_section, for this model and llama-server$result (--no-tuned ignores it)"
     [[ "${knob_from[model]}" != tuned* ]] || resolve_model
   fi
   return 0

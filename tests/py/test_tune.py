@@ -40,24 +40,19 @@ def test_a_changed_file_stamp_no_longer_matches(pair):
     assert tune_config.lookup(conf, model, binary) is None
 
 
-def test_defaults_are_never_written_as_an_empty_section(pair):
-    model, binary, conf = pair
-    with pytest.raises(tune_config.ConfigError):
-        tune_config.write(conf, model, binary, "latency", {})
-    assert not conf.exists()
-
-
-def test_forget_removes_the_pair_and_the_file_with_its_last_section(pair, tmp_path):
+def test_the_defaults_measured_best_are_a_section_without_knobs(pair, tmp_path):
     model, binary, conf = pair
     other = tmp_path / "other-Q8_0.gguf"
     other.write_bytes(b"GGUF")
     tune_config.write(conf, model, binary, "latency", {"GPT_OSS_BATCH": "512"})
     tune_config.write(conf, str(other), binary, "latency", {"GPT_OSS_BATCH": "128"})
-    assert tune_config.forget(conf, model, binary)
-    assert [s.meta["model"] for s in tune_config.read(conf)] == [str(other)]
-    assert not tune_config.forget(conf, model, binary)
-    assert tune_config.forget(conf, str(other), binary)
-    assert not conf.exists()
+    # A later run measures the defaults best: the pair's section is replaced, not removed
+    tune_config.write(conf, model, binary, "latency", {})
+    section = tune_config.lookup(conf, model, binary)
+    assert section is not None and section.knobs == {}
+    assert section.meta["objective"] == "latency"
+    assert [s.meta["model"] for s in tune_config.read(conf)] == [str(other), model]
+    assert tune_config.lookup(conf, str(other), binary).knobs["GPT_OSS_BATCH"][0] == "128"
 
 
 @pytest.mark.parametrize(

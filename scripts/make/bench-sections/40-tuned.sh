@@ -6,7 +6,8 @@
 # bench model and binary, two servers are started by gpt-oss-fast.sh (the defaults with
 # --no-tuned, and the tuned config as gpt-oss-fast.sh reads it) and measured the same
 # way, the 8-token query and a ~130-token prompt with gpt-oss-bench.sh. Without a tuned
-# config the section says how to make one. make bench never runs the tuner itself.
+# config the section says how to make one; a section that records the defaults as best
+# needs no second server. make bench never runs the tuner itself.
 # Markdown on stdout, numbers in $BENCH_SECTIONS_DIR/40-tuned.json.
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
@@ -27,6 +28,11 @@ section=""
 if [[ "$section" != *section* ]]; then
   echo "No tuned config for ${BENCH_MODEL##*/} and this llama-server: run \`make tune\` to make one."
   printf '{"tuned": null}\n' >"$BENCH_SECTIONS_DIR/40-tuned.json"
+  exit 0
+fi
+if [[ "$section" == section$'\t'* ]]; then
+  echo "The tuned config for ${BENCH_MODEL##*/} and this llama-server (\`${config/#"$HOME"/\~}\`) records that the built-in defaults measured best on this machine: there is no other setting to compare."
+  printf '{"tuned": "%s", "defaults_measured_best": true, "rows": []}\n' "$config" >"$BENCH_SECTIONS_DIR/40-tuned.json"
   exit 0
 fi
 echo "Model: ${BENCH_MODEL##*/}; tuned config: \`${config/#"$HOME"/\~}\`. $runs runs each; p50 / p95 ms."
