@@ -87,19 +87,15 @@ while (($#)); do
   common_option "$@" && { shift "$OPT_SHIFT"; continue; } # -n --url --json --timeout...
   case $1 in
     -p | --prompt) require_value "$@"; prompt=$2; prompt_source=arg; shift 2 ;;
-    --prompt=*) prompt=${1#*=}; prompt_source=arg; shift ;;
     --prompt-file) require_value "$@"; prompt_file=$2; prompt_source='file'; shift 2 ;;
-    --prompt-file=*) prompt_file=${1#*=}; prompt_source='file'; shift ;;
     -c | --concurrency) require_value "$@"; concurrency=$2; shift 2 ;;
-    --concurrency=*) concurrency=${1#*=}; shift ;;
     --warmup) require_value "$@"; warmup=$2; shift 2 ;;
-    --warmup=*) warmup=${1#*=}; shift ;;
     --csv) $want_json && usage_error "--json and --csv exclude each other"; format=csv; shift ;;
     --histogram) histogram=true; shift ;;
     --save) require_value "$@"; save_file=$2; shift 2 ;;
-    --save=*) save_file=${1#*=}; shift ;;
     --compare) require_value "$@"; compare_file=$2; shift 2 ;;
-    --compare=*) compare_file=${1#*=}; shift ;;
+    --prompt=* | --prompt-file=* | --concurrency=* | --warmup=* | --save=* | --compare=*)
+      set -- "${1%%=*}" "${1#*=}" "${@:2}" ;; # --flag=VALUE as --flag VALUE
     --) shift; break ;;
     -?*) usage_error "unknown option '$1'" ;;
     *) positional+=("$1"); shift ;;
@@ -127,9 +123,7 @@ require_http_url "$url"
 
 # The prompt: `-` (or --prompt-file -) is stdin; from stdin or a file one trailing
 # newline goes, as in gpt-oss-query.sh. -N reads in blocks, even from a pipe.
-if [[ $prompt_source == arg && $prompt == - ]]; then
-  prompt_source=file prompt_file=-
-fi
+[[ $prompt_source == arg && $prompt == - ]] && prompt_source=file prompt_file=-
 if [[ $prompt_source == file ]]; then
   if [[ $prompt_file == - ]]; then
     [[ -t 0 ]] && usage_error "the prompt is to come from stdin, but stdin is a terminal"
@@ -168,13 +162,10 @@ color_ok 2 && show_bar=true
 tr_health "$url"
 [[ $TR_HEALTH == ok ]] || die "$TR_ERR_CODE" "$TR_HEALTH_ERR"
 props=$(curl_json --max-time 10 "$url/props" 2>/dev/null) || props=
-model=
-slots=
 json_string_field_to model "$props" model_path || model=
 json_number_field_to slots "$props" total_slots || slots=
-if [[ -n $slots ]] && ((concurrency > slots)); then
+[[ -z $slots ]] || ((concurrency <= slots)) ||
   usage_error "--concurrency $concurrency is more than the server's $slots slots (-np)"
-fi
 
 # --- scratch space; nothing of ours outlives the run ---
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpt-oss-bench.XXXXXX")
@@ -192,10 +183,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 body_file=$tmp/body.json
 rows_file=$tmp/rows.tsv
-body=
-tr_request_body body "$prompt" "$max_tokens"
-printf '%s' "$body" >"$body_file"
-unset body prompt
+tr_request_body "$body_file" "$prompt" "$max_tokens"
+unset prompt
 
 # run_one RUN CLIENT → one request; sets `row` (tab-separated: run, client, t0, t1, t2,
 # tokens, timings JSON) or fails with TR_ERR_CODE/TR_ERR_MSG set.
@@ -219,12 +208,12 @@ report_row() { # report_row LABEL ROW → the per-run line on stderr
   ms_of ttft $((t1 - t0))
   clear_bar
   if [[ $label == warm-up ]]; then
-    say "warm-up $run/$warmup: $ms ms, TTFT $ttft ms, $tokens tokens"
-  elif ((concurrency > 1)); then
-    say "run $run/$runs (client $client): $ms ms, TTFT $ttft ms, $tokens tokens"
+    label="warm-up $run/$warmup"
   else
-    say "run $run/$runs: $ms ms, TTFT $ttft ms, $tokens tokens"
+    label="run $run/$runs"
+    ((concurrency == 1)) || label+=" (client $client)"
   fi
+  say "$label: $ms ms, TTFT $ttft ms, $tokens tokens"
 }
 
 # --- warm-up: sequential, not counted ---
@@ -242,8 +231,7 @@ if ((concurrency == 1)); then
     run_one "$i" 1 || { clear_bar; die "$TR_ERR_CODE" "run $i: $TR_ERR_MSG"; }
     printf '%s\n' "$row" >&"$rows_fd"
     report_row run "$row"
-    done_runs=$i
-    draw_bar "$done_runs" "$runs"
+    draw_bar "$i" "$runs"
   done
 else
   # K clients in the background, each writing one line per run (shorter than
@@ -272,9 +260,8 @@ else
     if ! IFS= read -r -t 1 -u "$fifo_fd" line; then
       # No line for a second: make sure the clients still live (one killed from outside
       # would otherwise leave us waiting forever).
-      alive=0
-      for pid in "${client_pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=$((alive + 1)); done
-      ((alive > 0)) || { clear_bar; die "$EXIT_ERROR" "the bench clients ended without reporting"; }
+      kill -0 "${client_pids[@]}" 2>/dev/null || # (true while at least one lives)
+        { clear_bar; die "$EXIT_ERROR" "the bench clients ended without reporting"; }
       continue
     fi
     case $line in

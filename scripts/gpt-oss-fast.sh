@@ -128,7 +128,8 @@ while (($#)); do
     --print-cmd | --dry-run) print_cmd=1 ;;
     --json) json=1 ;;
     --check-model) action=check-model; [[ -z "${2:-}" || "${2:-}" == -* ]] || { model=$2; shift; } ;;
-    --print-service) action=print-service; [[ ! "${2:-}" =~ ^(systemd|launchd)$ ]] || { action+=-$2; shift; } ;;
+    --print-service) action=print-service service_kind=""
+      [[ ! "${2:-}" =~ ^(systemd|launchd)$ ]] || { service_kind=$2; shift; } ;;
     --version) action=version ;;
     -h | --help) print_usage; exit 0 ;;
     *) usage_error "unknown argument '$1'" ;;
@@ -163,7 +164,7 @@ case "$action" in
   stop) if ((all)); then stop_all; else migrate_old_state; stop_this; fi; exit 0 ;;
   check) migrate_old_state; run_check; exit 0 ;;
   # Answers that start nothing: scripts/lib/preflight.sh and scripts/lib/service.sh.
-  version | check-model | print-service*) use_libs preflight service; "run_${action//-/_}"; exit ;;
+  version | check-model | print-service) use_libs preflight service; "run_${action//-/_}"; exit ;;
 esac
 
 # 1. Find the server, pick the model, build the command (scripts/lib/server_cmd.sh).

@@ -89,12 +89,6 @@ dir=$(worker_state_dir "$port")
 
 # --- helpers of this command ---
 
-# find_worker_binary → GPT_OSS_RPC_WORKER_BIN, else ggml-rpc-server on PATH (rpc-server:
-# its name in llama.cpp trees before late 2025), else the build `make setup` cached.
-find_worker_binary() { find_binary GPT_OSS_RPC_WORKER_BIN ggml-rpc-server ggml-rpc-server rpc-server; }
-
-is_loopback() { [[ "$1" == 127.* || "$1" == localhost ]]; }
-
 # worker_line DIR → "ADDRESS|PID|PROBE|DETAIL" for the worker recorded in DIR (PID empty
 # when it does not run)
 worker_line() {
@@ -113,17 +107,8 @@ worker_line() {
   printf '%s|%s|%s|%s\n' "$addr" "$pid" "$word" "$(rpc_detail "$word" "$detail" 1)"
 }
 
-# our_worker_dirs → the state dirs stop/status act on
-our_worker_dirs() {
-  local d
-  if [[ -n "$port_given" ]]; then
-    printf '%s\n' "$dir"
-    return 0
-  fi
-  for d in "$(state_dir)"/rpc-worker-*; do
-    [[ -f "$d/worker.argv" ]] && printf '%s\t%s\n' "${d##*-}" "$d"
-  done | sort -n | cut -f2-
-  return 0
+our_worker_dirs() { # our_worker_dirs → the state dirs stop/status act on
+  if [[ -n "$port_given" ]]; then printf '%s\n' "$dir"; else instance_dirs rpc-worker worker; fi
 }
 
 report() { # report REUSED PID → the address, or JSON, on stdout
@@ -175,11 +160,13 @@ if [[ "$action" == status ]]; then
   exit 0
 fi
 
-binary=$(find_worker_binary)
+# GPT_OSS_RPC_WORKER_BIN, else ggml-rpc-server on PATH (rpc-server: its name in llama.cpp
+# trees before late 2025), else the build `make setup` cached.
+binary=$(find_binary GPT_OSS_RPC_WORKER_BIN ggml-rpc-server ggml-rpc-server rpc-server)
 argv=("$binary" -H "$host" -p "$port")
 [[ -n "$threads" ]] && argv+=(-t "$((10#$threads))")
 ((cache)) && argv+=(-c)
-if ! is_loopback "$host"; then
+if [[ "$host" != 127.* && "$host" != localhost ]]; then
   warn "the RPC protocol has no authentication: anyone who reaches $address can use this machine's memory and devices, and crash the worker; bind it to a private network only, never the internet"
 fi
 if ((print_cmd)); then

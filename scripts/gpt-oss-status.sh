@@ -69,19 +69,17 @@ require_uint --max-tokens "$max_tokens" 1
 max_tokens=$((10#$max_tokens))
 require_number --timeout "$timeout"
 
-state=$(state_dir)
-# gpt-oss-fast.sh keeps one state dir per port (scripts/lib/lifecycle.sh): the default
-# port's first, then the one of the URL asked about.
-ours_dir=$(server_state_dir)
-our_pid=$(instance_pid "$ours_dir" server 2>/dev/null) || our_pid=
+# gpt-oss-fast.sh keeps one state dir per port (scripts/lib/lifecycle.sh).
 if [[ -z $url ]]; then
-  # Knobs first; with none set, the server gpt-oss-fast.sh started wherever it listens.
+  # Knobs first; with none set, the server gpt-oss-fast.sh started wherever it listens
+  # (the default port's first).
+  our_pid=
   if [[ -z ${GPT_OSS_URL:-}${GPT_OSS_HOST:-}${GPT_OSS_PORT:-} ]]; then
     while [[ -z $our_pid ]] && IFS= read -r ours_dir; do
       our_pid=$(instance_pid "$ours_dir" server 2>/dev/null) || our_pid=
-    done < <(server_state_dirs)
+    done < <(server_state_dir; server_state_dirs)
   fi
-  if [[ -z ${GPT_OSS_URL:-}${GPT_OSS_HOST:-}${GPT_OSS_PORT:-} && -n $our_pid && -s $ours_dir/server.url ]]; then
+  if [[ -n $our_pid && -s $ours_dir/server.url ]]; then
     url=$(<"$ours_dir/server.url")
   else
     default_url_to url
@@ -89,47 +87,33 @@ if [[ -z $url ]]; then
 fi
 url=${url%/}
 require_http_url "$url"
-if [[ $ours_dir != "$(server_state_dir "$(url_port "$url")")" ]]; then
-  ours_dir=$(server_state_dir "$(url_port "$url")")
-  our_pid=$(instance_pid "$ours_dir" server 2>/dev/null) || our_pid=
-fi
+ours_dir=$(server_state_dir "$(url_port "$url")")
+our_pid=$(instance_pid "$ours_dir" server 2>/dev/null) || our_pid=
 ours=false
-if [[ -n $our_pid && -s $ours_dir/server.url && $(<"$ours_dir/server.url") == "$url" ]]; then
+[[ -n $our_pid && -s $ours_dir/server.url && $(<"$ours_dir/server.url") == "$url" ]] &&
   ours=true
-fi
 
 # Set through printf -v by the helpers below (declared here for readers and shellcheck).
-url_j='' reason_j='' path_j='' alias_j='' quant_j='' build_j='' size_j='' total_j=''
-busy_j='' ctx_j='' ka_j='' a='' b='' c='' d='' e='' f='' body=''
+url_j='' reason_j='' path_j='' alias_j='' quant_j='' build_j='' size_j='' ka_j='' a='' b=''
 now_m='' then_m='' now_t='' then_t='' tt='' tot='' pt='' dt='' bt=''
 
 # --- JSON helpers: values as JSON text ---
 jstr() { # jstr VAR TEXT → VAR = "TEXT" as a JSON string, or null when TEXT is empty
-  local _s
-  if [[ -z $2 ]]; then
-    printf -v "$1" 'null'
-  else
-    json_escape_to _s "$2"
-    printf -v "$1" '"%s"' "$_s"
-  fi
+  local _s=null
+  [[ -z $2 ]] || { json_escape_to _s "$2"; _s=\"$_s\"; }
+  printf -v "$1" '%s' "$_s"
 }
 jnum() { # jnum VAR TEXT → VAR = TEXT when it is a number, else null
   if [[ $2 =~ ^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]]; then printf -v "$1" '%s' "$2"; else printf -v "$1" 'null'; fi
 }
-milli() { # milli VAR NUMBER → VAR = round(NUMBER * 1000) for plain decimals; fails otherwise
-  local int frac
-  [[ $2 =~ ^([0-9]+)(\.([0-9]*))?$ ]] || return 1
-  int=${BASH_REMATCH[1]} frac=${BASH_REMATCH[3]}000
-  printf -v "$1" '%d' "$((10#$int * 1000 + 10#${frac:0:3}))"
-}
-one_decimal() { # one_decimal VAR NUMBER → "61.2" (plain decimals), the text as is otherwise
+one_decimal() { # one_decimal VAR NUMBER → "61.2" (plain decimals, milli: options.sh), else as is
   local m
-  if milli m "$2"; then printf -v "$1" '%d.%d' "$((m / 1000))" "$((m % 1000 / 100))"; else printf -v "$1" '%s' "$2"; fi
+  if milli m "$2"; then ms_of "$1" "$m"; else printf -v "$1" '%s' "$2"; fi
 }
 
 # --- health: down (3) and loading (4) end here ---
+jstr url_j "$url"
 tr_health "$url"
-reason=
 case $TR_HEALTH in
   ok) health=ok ;;
   loading) health=loading reason="the model is still loading (HTTP 503)" ;;
@@ -139,7 +123,6 @@ case $TR_HEALTH in
 esac
 if [[ $health != ok ]]; then
   if $want_json; then
-    jstr url_j "$url"
     jstr reason_j "$reason"
     printf '{"url":%s,"health":"%s","reason":%s}\n' "$url_j" "$health" "$reason_j"
   fi
@@ -149,8 +132,7 @@ fi
 warnings=()
 # --- what the server reports ---
 props=$(curl_json --max-time 10 "$url/props" 2>/dev/null) || props=
-model_path='' alias='' quant='' build='' total_slots='' n_ctx='' gen=''
-props_error=
+model_path='' alias='' quant='' build='' total_slots='' n_ctx='' gen='' props_error=''
 json_object_field_to props_error "$props" error 2>/dev/null || true
 if [[ $props =~ ^[[:space:]]*\{ && -z $props_error ]]; then
   json_string_field_to model_path "$props" model_path || true
@@ -203,7 +185,6 @@ if $ours && [[ -s $ours_dir/server.argv ]]; then
   done <"$ours_dir/server.argv"
   argv_json="[$argv_json]"
 fi
-keepalive=''
 keepalive=$(instance_pid "$ours_dir" keepalive 2>/dev/null) || keepalive=
 
 # --- ours with RPC workers: does each still answer (a TCP connection, scripts/lib/rpc.sh) ---
@@ -223,7 +204,7 @@ if $ours && [[ -s $ours_dir/server.rpc ]]; then
 fi
 
 # --- the last bench on record ---
-bench_file=$state/last-bench.json
+bench_file=$(state_dir)/last-bench.json
 bench_decode='' bench_created='' bench_model=''
 if [[ -s $bench_file ]]; then
   bench_text=$(<"$bench_file")
@@ -239,20 +220,18 @@ p_ttft='' p_total='' p_prompt_n='' p_pred_n='' p_prompt_ms='' p_prompt_tps='' p_
 if $probe; then
   tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpt-oss-status.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
-  tr_request_body body "$TR_DEFAULT_PROMPT" "$max_tokens"
-  printf '%s' "$body" >"$tmp/body.json"
+  tr_request_body "$tmp/body.json" "$TR_DEFAULT_PROMPT" "$max_tokens"
   timed_completion "$url" "$tmp/body.json" "$timeout"
   if tr_check "$url"; then
     p_ttft_us=$((TR_T1 - TR_T0)) p_total_us=$((TR_T2 - TR_T0))
     ms_of p_ttft "$p_ttft_us" 3
     ms_of p_total "$p_total_us" 3
-    t=$TR_TIMINGS
-    json_number_field_to p_prompt_n "$t" prompt_n || true
-    json_number_field_to p_pred_n "$t" predicted_n || true
-    json_number_field_to p_prompt_ms "$t" prompt_ms || true
-    json_number_field_to p_prompt_tps "$t" prompt_per_second || true
-    json_number_field_to p_pred_ms "$t" predicted_ms || true
-    json_number_field_to p_decode_tps "$t" predicted_per_second || true
+    json_number_field_to p_prompt_n "$TR_TIMINGS" prompt_n || true
+    json_number_field_to p_pred_n "$TR_TIMINGS" predicted_n || true
+    json_number_field_to p_prompt_ms "$TR_TIMINGS" prompt_ms || true
+    json_number_field_to p_prompt_tps "$TR_TIMINGS" prompt_per_second || true
+    json_number_field_to p_pred_ms "$TR_TIMINGS" predicted_ms || true
+    json_number_field_to p_decode_tps "$TR_TIMINGS" predicted_per_second || true
   else
     probe_status=$TR_ERR_CODE
     probe_error=$TR_ERR_MSG
@@ -270,24 +249,20 @@ fi
 
 # --- output ---
 if $want_json; then
-  jstr url_j "$url"
+  # What json_number_field_to read, and the slot counts, are JSON numbers or empty (null).
   jstr path_j "$model_path"
   jstr alias_j "$alias"
   jstr quant_j "$quant"
   jstr build_j "$build"
   jnum size_j "$size"
-  jnum total_j "$total_slots"
-  jnum busy_j "$busy"
-  jnum ctx_j "$n_ctx"
   jnum pid_j "$our_pid"
   $ours || pid_j=null
   jnum ka_j "$keepalive"
   probe_j=null
   if [[ -n $p_total ]]; then
-    jnum a "$p_prompt_n"; jnum b "$p_pred_n"; jnum c "$p_prompt_ms"
-    jnum d "$p_prompt_tps"; jnum e "$p_pred_ms"; jnum f "$p_decode_tps"
     printf -v probe_j '{"max_tokens":%d,"prompt_n":%s,"predicted_n":%s,"ttft_ms":%s,"total_ms":%s,"prompt_ms":%s,"prompt_tps":%s,"predicted_ms":%s,"decode_tps":%s}' \
-      "$max_tokens" "$a" "$b" "$p_ttft" "$p_total" "$c" "$d" "$e" "$f"
+      "$max_tokens" "${p_prompt_n:-null}" "${p_pred_n:-null}" "$p_ttft" "$p_total" \
+      "${p_prompt_ms:-null}" "${p_prompt_tps:-null}" "${p_pred_ms:-null}" "${p_decode_tps:-null}"
   fi
   bench_j=null
   if [[ -n $bench_decode ]]; then
@@ -302,7 +277,7 @@ if $want_json; then
   [[ $probe_status == 0 ]] || { jstr a "probe failed: $probe_error"; warn_j+=${warn_j:+,}$a; }
   printf '{"url":%s,"health":"ok","reason":null,"ours":%s,"pid":%s,"model":{"path":%s,"alias":%s,"quant":%s,"size_bytes":%s,"local":%s},"slots":{"total":%s,"busy":%s},"n_ctx_per_slot":%s,"build":%s,"server_argv":%s,"keepalive":{"running":%s,"pid":%s},"rpc_workers":%s,"probe":%s,"last_bench":%s,"warnings":[%s]}\n' \
     "$url_j" "$ours" "$pid_j" "$path_j" "$alias_j" "$quant_j" "$size_j" "$local_file" \
-    "$total_j" "$busy_j" "$ctx_j" "$build_j" "$argv_json" \
+    "${total_slots:-null}" "${busy:-null}" "${n_ctx:-null}" "$build_j" "$argv_json" \
     "$([[ -n $keepalive ]] && echo true || echo false)" "$ka_j" "$rpc_json" "$probe_j" "$bench_j" "$warn_j"
 else
   human_size() { # human_size BYTES → "98.2 MB"
@@ -314,20 +289,15 @@ else
   line() { printf '%-12s %s\n' "$1" "$2"; }
   if $ours; then line url "$url  (ours: gpt-oss-fast.sh, pid $our_pid)"; else line url "$url"; fi
   line health ok
-  model_line=${model_path:-unknown}
-  [[ -n $quant ]] && model_line+="  ($quant"
-  [[ -n $size ]] && model_line+=$([[ -n $quant ]] && printf ', ' || printf '  (')$(human_size "$size")
-  [[ -n $quant || -n $size ]] && model_line+=")"
+  about=$quant
+  [[ -z $size ]] || about+=${about:+, }$(human_size "$size")
+  model_line=${model_path:-unknown}${about:+  ($about)}
   [[ -n $model_path && $local_file == false ]] && model_line+="  (not a local file)"
   line model "$model_line"
   line slots "${total_slots:-unknown} total, ${busy:-unknown} busy"
   line context "${n_ctx:-unknown} tokens per slot"
   [[ -n $build ]] && line build "$build"
-  if [[ -n $argv_text ]]; then
-    line started "$argv_text"
-  else
-    line started "not our server: its command line is unknown (server-reported settings above)"
-  fi
+  line started "${argv_text:-not our server: its command line is unknown (server-reported settings above)}"
   if [[ -n $keepalive ]]; then line keepalive "running (pid $keepalive)"; else line keepalive "not running"; fi
   [[ -z $rpc_text ]] || line "rpc workers" "$rpc_text"
   if [[ -n $p_total ]]; then

@@ -117,27 +117,22 @@ done
 
 # --- what would be served: gpt-oss-fast.sh's own choice of binary and model ---
 [[ -z "$model" ]] || export GPT_OSS_GGUF_MODEL_PATH=$model
-cmd=$("$SUITE_ROOT/scripts/gpt-oss-fast.sh" --print-cmd --no-tuned 2>"${TMPDIR:-/tmp}/gpt-oss-tune.$$.err") || {
-  status=$?
-  cat "${TMPDIR:-/tmp}/gpt-oss-tune.$$.err" >&2
-  rm -f "${TMPDIR:-/tmp}/gpt-oss-tune.$$.err"
-  exit "$status"
-}
-rm -f "${TMPDIR:-/tmp}/gpt-oss-tune.$$.err"
+err_file="${TMPDIR:-/tmp}/gpt-oss-tune.$$.err" status=0
+cmd=$("$SUITE_ROOT/scripts/gpt-oss-fast.sh" --print-cmd --no-tuned 2>"$err_file") || status=$?
+((status == 0)) || cat "$err_file" >&2
+rm -f "$err_file"
+((status == 0)) || exit "$status"
 { read -r binary; read -r model; } < <(python3 -c '
 import shlex, sys
 argv = shlex.split(sys.argv[1])
 print(argv[0]); print(argv[argv.index("-m") + 1])' "$cmd")
 
 # --- the plan: knob<TAB>assignment|assignment...  or  knob<TAB><TAB>why skipped ---
-wanted() { # wanted KNOB → chosen by --only/--skip
-  [[ -z "$only" || ",$only," == *",$1,"* ]] && [[ ",$skip," != *",$1,"* ]]
-}
 plan=() skipped=()
-knob() { # knob NAME VALUE... (assignments) | knob NAME "" WHY
+knob() { # knob NAME VALUE... (assignments) | knob NAME "" WHY; NAME as --only/--skip choose
   local name=$1
   shift
-  wanted "$name" || return 0
+  [[ -z "$only" || ",$only," == *",$name,"* ]] && [[ ",$skip," != *",$name,"* ]] || return 0
   if [[ -z "$1" ]]; then
     skipped+=("$name: $2")
     return 0
@@ -207,11 +202,8 @@ make_plan() {
 }
 make_plan
 
-n_values=0
-for row in "${plan[@]}"; do
-  IFS='|' read -ra values <<<"${row#*$'\t'}"
-  n_values=$((n_values + ${#values[@]}))
-done
+printf -v separators '%s' "${plan[@]//[!|]/}" # each knob has one value more than it has "|"s
+n_values=$((${#plan[@]} + ${#separators}))
 # A rough first guess before anything is measured: start ~3 s, ~(50 + 20/token) ms a
 # request, plus the bench's own ~0.3 s per workload; measured times replace it.
 per_setting=$((3000 + ${#prompts[@]} * ((runs + 2) * (50 + 20 * max_tokens) + 300)))
@@ -265,10 +257,9 @@ restart_ours() {
       kill -0 "$started_pid" 2>/dev/null || { warn "the restarted llama-server exited; see $dir/server.log"; continue 2; }
       sleep 0.1
     done
-    mapfile -t keepalive <<<"${restart_keepalive[$dir]:-}"
-    if ((${#keepalive[@]} >= 4)); then # keepalive.sh URL SERVER_PID SECONDS ...
-      launch_keepalive "$dir" "${keepalive[1]}" "$started_pid" "${keepalive[@]:3}"
-    fi
+    mapfile -t keepalive <<<"${restart_keepalive[$dir]:-}" # keepalive.sh URL SERVER_PID SECONDS ...
+    ((${#keepalive[@]} < 4)) \
+      || launch_keepalive "$dir" "${keepalive[1]}" "$started_pid" "${keepalive[@]:3}"
   done
   restart_argv=()
 }
@@ -319,7 +310,7 @@ start_setting() {
     last=$(tail -n 1 "$state/gpt-oss/server-$port/server.log" 2>/dev/null || tail -n 1 "$state.err" 2>/dev/null || echo "$SM_ERROR")
     record phase="$phase" knob="$knob" setting="$setting" status=failed \
       reason="could not start: ${last:-$SM_ERROR}" log_tail="$(tail -n 15 "$state.err" 2>/dev/null)" >/dev/null
-    progress "$(label "$setting"): failed to start"
+    progress "${setting:-defaults}: failed to start"
     sm_stop "$state"
     return 1
   fi
@@ -336,7 +327,7 @@ start_setting() {
     record phase="$phase" knob="$knob" setting="$setting" status=excluded n_ctx="${server_ctx[":$setting"]}" \
       start_ms="$SM_START_MS" argv="$SM_ARGV" \
       reason="per-request context ${server_ctx[":$setting"]} < $tool_need the tool-use prompt needs (--allow-small-context allows it)" >/dev/null
-    progress "$(label "$setting"): excluded: per-request context ${server_ctx[":$setting"]} < $tool_need"
+    progress "${setting:-defaults}: excluded: per-request context ${server_ctx[":$setting"]} < $tool_need"
     stop_setting "$setting"
     return 1
   fi
@@ -345,7 +336,6 @@ stop_setting() {
   [[ -n "${server_state[":$1"]:-}" ]] && sm_stop "${server_state[":$1"]}"
   unset 'server_state[":$1"]' 'server_url[":$1"]'
 }
-label() { printf '%s' "${1:-defaults}"; }
 
 # bench_setting SETTING PHASE KNOB ROUND RUNS → one measurement of a running setting.
 bench_setting() {
@@ -362,7 +352,7 @@ bench_setting() {
   status=$(record phase="$phase" knob="$knob" setting="$setting" round="$round" status=ok \
     start_ms="${server_start[":$setting"]}" rss_mib="$(sm_rss_mib "$(cat "${server_state[":$setting"]}"/gpt-oss/server-*/server.pid 2>/dev/null || echo 0)")" \
     n_ctx="${server_ctx[":$setting"]}" argv="${server_argv[":$setting"]}" -- "${files[@]}")
-  progress "$(label "$setting"): $status"
+  progress "${setting:-defaults}: $status"
 }
 
 measure() { # measure SETTING KNOB → descent measurement
@@ -442,7 +432,9 @@ py_main tune_search decide "$results" "$objective" >"$decision"
 config=$(tuned_config_file) written=""
 if [[ -n "$interrupted" ]]; then
   say "interrupted ($interrupted): results so far in $results; no config written"
-elif [[ -n "$winner" ]]; then
+elif [[ -n "$winner" ]] || ((compared)); then
+  # No winner: the defaults were measured as good as anything, that is this pair's result
+  # too, and it replaces an earlier tuning of the pair (a section without knob lines).
   read -ra assignments <<<"$winner"
   # The same rules gpt-oss-fast.sh will check the file with (scripts/lib/tuned.sh).
   # shellcheck disable=SC2154 # knob_why: set by knob_problem
@@ -453,13 +445,11 @@ elif [[ -n "$winner" ]]; then
   py_main tune_config write "$config" "$model" "$binary" "$objective" "${assignments[@]}" \
     || die "$EXIT_ERROR" "could not write $config"
   written=$config
-  say "wrote $config: $winner for this model and llama-server; gpt-oss-fast.sh starts with it"
-elif ((compared)); then
-  # The defaults were measured as good as anything: that is this pair's result too, and
-  # it replaces an earlier tuning of the pair (a section without knob lines).
-  py_main tune_config write "$config" "$model" "$binary" "$objective" || die "$EXIT_ERROR" "could not write $config"
-  written=$config
-  say "no setting beat the defaults measurably: the defaults stay; wrote $config: the defaults measured best for this model and llama-server"
+  if [[ -n "$winner" ]]; then
+    say "wrote $config: $winner for this model and llama-server; gpt-oss-fast.sh starts with it"
+  else
+    say "no setting beat the defaults measurably: the defaults stay; wrote $config: the defaults measured best for this model and llama-server"
+  fi
 else
   say "nothing was compared with the defaults (see the report): no config written"
 fi

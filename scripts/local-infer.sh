@@ -112,20 +112,16 @@ while (($#)); do
 done
 
 # --- validation, before anything is sent ---
-case $backend in
-  gpt-oss | openai) ;;
-  *) usage_error "--backend must be gpt-oss or openai, got '$backend'" ;;
-esac
+[[ $backend == gpt-oss || $backend == openai ]] ||
+  usage_error "--backend must be gpt-oss or openai, got '$backend'"
 require_uint --max-tokens "$max_tokens" 1
 [[ -z $temperature ]] || require_number --temperature "$temperature"
 [[ -z $top_p ]] || require_number --top-p "$top_p"
 [[ -z $seed ]] || require_uint --seed "$seed"
 require_uint --max-tool-turns "$max_tool_turns"
 require_number --timeout "$timeout"
-case $reasoning in
-  '' | low | medium | high) ;;
-  *) usage_error "--reasoning must be low, medium or high, got '$reasoning'" ;;
-esac
+[[ $reasoning == @(|low|medium|high) ]] ||
+  usage_error "--reasoning must be low, medium or high, got '$reasoning'"
 if $raw; then
   $tools && usage_error "--tools needs the Harmony path; drop --raw"
   $have_system && usage_error "--system needs the Harmony path; drop --raw"
@@ -136,13 +132,9 @@ fi
 url=${url%/}
 require_http_url "$url"
 
-prompt_on_stdin=false
 if $from_stdin || ! $have_prompt; then
   [[ -t 0 ]] && ! $from_stdin && usage_error "no prompt: give it as an argument or on stdin"
-  prompt_on_stdin=true
-  if $raw; then # the first BULK_BYTES; a longer prompt goes from stdin to json_bulk
-    bulk_read_prompt prompt
-  fi
+  ! $raw || bulk_read_prompt prompt # the first BULK_BYTES; the rest goes from stdin to json_bulk
 fi
 # The Harmony path reads and checks (UTF-8, not empty) the prompt itself, in linear time.
 if $raw; then
@@ -153,26 +145,20 @@ fi
 
 # JSON numbers: no leading zeros, no bare leading dot (require_number allows both).
 json_number_to() { # json_number_to VAR DECIMAL
-  local value=$2 int
-  if [[ $value == *.* ]]; then
-    int=${value%%.*}
-    value=$((10#${int:-0})).${value#*.}
-  else
-    value=$((10#$value))
-  fi
-  printf -v "$1" '%s' "$value"
+  local int=${2%%.*}
+  int=$((10#${int:-0}))
+  [[ $2 != *.* ]] || int+=.${2#*.}
+  printf -v "$1" '%s' "$int"
 }
 
 # --- the Harmony / chat path lives in the Python core ---
 if ! $raw; then
   py_args=(--prog "$PROG" --backend "$backend" --url "$url" --max-tokens "$max_tokens"
     --workspace "$workspace" --max-tool-turns "$max_tool_turns" --timeout "$timeout")
-  [[ -n $model ]] && py_args+=(--model "$model")
-  [[ -n $temperature ]] && py_args+=(--temperature "$temperature")
-  [[ -n $top_p ]] && py_args+=(--top-p "$top_p")
-  [[ -n $seed ]] && py_args+=(--seed "$seed")
+  for knob in model temperature top_p seed reasoning; do # the ones given, by their flags
+    [[ -z ${!knob} ]] || py_args+=("--${knob//_/-}" "${!knob}")
+  done
   $have_system && py_args+=(--system "$system")
-  [[ -n $reasoning ]] && py_args+=(--reasoning "$reasoning")
   $tools && py_args+=(--tools)
   $stream && py_args+=(--stream)
   $show_reasoning && py_args+=(--show-reasoning)
@@ -182,7 +168,7 @@ if ! $raw; then
   # The prompt goes through stdin (argv cannot hold more than 128 KB per argument); one
   # read from stdin is left to Python, which drops its trailing newline as above.
   status=0
-  if $prompt_on_stdin; then
+  if $from_stdin || ! $have_prompt; then
     py_main chat_main "${py_args[@]}" --prompt-from-stdin || status=$?
   else
     py_main chat_main "${py_args[@]}" < <(printf '%s' "$prompt") || status=$?
@@ -191,24 +177,18 @@ if ! $raw; then
 fi
 
 # --- the raw path: Bash + curl ---
-if [[ $backend == openai ]]; then
-  endpoint=/v1/completions
-  tokens_key=max_tokens
-  text_key=choices.0.text
-else
-  endpoint=/completion
-  tokens_key=n_predict
-  text_key=content
-fi
+case $backend in
+  openai) endpoint=/v1/completions tokens_key=max_tokens text_key=choices.0.text ;;
+  *) endpoint=/completion tokens_key=n_predict text_key=content ;;
+esac
 text_file='' # json_bulk's escaped text of a long reply, for --json (request.sh)
 # The body is BULK_PREFIX, the escaped prompt, BULK_SUFFIX: a prompt of BULK_BYTES or
 # more is escaped by json_bulk (request.sh), once, into a file (a 503 sends it again).
 BULK_PREFIX='{"prompt":"'
 BULK_SUFFIX="\",\"$tokens_key\":$((10#$max_tokens))"
 if [[ -n $model ]]; then
-  model_json=''
-  json_escape_to model_json "$model"
-  BULK_SUFFIX+=",\"model\":\"$model_json\""
+  json_escape_to model "$model" # (escaped in place, as the numbers below are normalised)
+  BULK_SUFFIX+=",\"model\":\"$model\""
 fi
 if [[ -n $temperature ]]; then json_number_to temperature "$temperature"; BULK_SUFFIX+=",\"temperature\":$temperature"; fi
 if [[ -n $top_p ]]; then json_number_to top_p "$top_p"; BULK_SUFFIX+=",\"top_p\":$top_p"; fi
@@ -223,11 +203,8 @@ if [[ -n $BULK_PROMPT ]]; then
   use_libs bulk
   bulk_body_file
 else
-  prompt_json=
-  json_escape_to prompt_json "$prompt"
-  # shellcheck disable=SC2034 # request_open sends it
-  body=$BULK_PREFIX$prompt_json$BULK_SUFFIX
-  unset prompt_json
+  json_escape_to body "$prompt"
+  body=$BULK_PREFIX$body$BULK_SUFFIX
 fi
 
 t_start=0 now=0
@@ -235,39 +212,30 @@ now_ms t_start
 timeout_ms=0
 if [[ ! $timeout =~ ^0*\.?0*$ ]]; then
   json_number_to timeout "$timeout"
-  timeout_ms=$(((10#${timeout%%.*}) * 1000))
-  if [[ $timeout == *.* ]]; then
-    frac=${timeout#*.}000
-    timeout_ms=$((timeout_ms + 10#${frac:0:3}))
-  fi
+  milli timeout_ms "$timeout"
 fi
 
 # Results of one request (globals, so no subshell is needed to return them).
 reply='' http='' curl_status=0 curl_error='' text='' streamed=false
 timings=null stop_type='' truncated=false n_prompt=null n_predicted=null n_cached=null
 
-remaining_secs() { # remaining_secs VAR → seconds left before --timeout, as a decimal
-  local _now _left
-  now_ms _now
-  _left=$((t_start + timeout_ms - _now))
-  ((_left > 0)) || _left=1
-  printf -v "$1" '%d.%03d' $((_left / 1000)) $((_left % 1000))
-}
-
-curl_args() { # curl_args → the shared curl arguments in the array `args`
-  # (request_open adds the body; `Expect:` off: no 100-continue round trip first)
+# curl_args → the shared curl arguments in the array `args`, --max-time what is left of
+# --timeout (request_open adds the body; `Expect:` off: no 100-continue round trip first)
+curl_args() {
   args=(-X POST -H 'Expect:')
-  if ((timeout_ms > 0)); then
-    local secs
-    remaining_secs secs
-    args+=(--max-time "$secs")
-  fi
+  ((timeout_ms > 0)) || return 0
+  local now left secs
+  now_ms now
+  left=$((t_start + timeout_ms - now))
+  ((left > 0)) || left=1
+  printf -v secs '%d.%03d' $((left / 1000)) $((left % 1000))
+  args+=(--max-time "$secs")
 }
 
 # read_reply_fields JSON → text, stop_type, truncated, token counts, timings of a final
 # reply (native or OpenAI shape).
 read_reply_fields() {
-  local json=$1 choice value usage
+  local json=$1 choice usage prompt_n
   if [[ $endpoint == /completion ]]; then
     $streamed || json_string_field_to text "$json" content || return 1
     json_string_field_to stop_type "$json" stop_type || stop_type=
@@ -277,9 +245,7 @@ read_reply_fields() {
     json_object_field_to choice "$json" choices || return 1
     choice=${choice#\[}
     $streamed || json_string_field_to text "$choice" text || return 1
-    if json_string_field_to value "$choice" finish_reason; then
-      stop_type=$value
-    fi
+    json_string_field_to stop_type "$choice" finish_reason || true
     if json_object_field_to usage "$json" usage; then
       json_number_field_to n_prompt "$usage" prompt_tokens || n_prompt=null
       json_number_field_to n_predicted "$usage" completion_tokens || n_predicted=null
@@ -289,13 +255,11 @@ read_reply_fields() {
   if json_object_field_to timings "$json" timings; then
     json_number_field_to n_cached "$timings" cache_n || n_cached=null
     # A streamed OpenAI reply has no usage unless asked for: count from the timings.
-    local prompt_n
     if [[ $n_prompt == null ]] && json_number_field_to prompt_n "$timings" prompt_n; then
       n_prompt=$((prompt_n + ${n_cached/null/0}))
     fi
-    if [[ $n_predicted == null ]]; then
+    [[ $n_predicted != null ]] ||
       json_number_field_to n_predicted "$timings" predicted_n || n_predicted=null
-    fi
   fi
   return 0
 }
@@ -303,15 +267,12 @@ read_reply_fields() {
 # send_plain → the reply in `reply` (request.sh); a long one is read by json_bulk, which
 # prints the text itself (or, for --json, writes it escaped to text_file).
 send_plain() {
-  local -a args
+  local -a args text_to=(--print-fd 4)
+  $want_json && text_to=(--json-text-to text_file)
   curl_args
   args+=(-w '\n%{http_code} %{errormsg}')
   request_open "$url$endpoint" "${args[@]}"
-  if $want_json; then
-    request_read --text-key "$text_key" --json-text-to text_file
-  else
-    request_read --text-key "$text_key" --print-fd 4
-  fi
+  request_read --text-key "$text_key" "${text_to[@]}"
 }
 
 # send_stream → prints pieces as they arrive (only for HTTP 200: error replies are not
@@ -353,14 +314,13 @@ send_stream() {
 # event noted; the status line after the body (marker $'\x1f') gives http and
 # curl_error; any other line (an error reply is not SSE) is kept in reply.
 stream_line() {
-  local line=$1 chunk piece choice marker=$'\x1f'
+  local line=$1 chunk piece='' choice marker=$'\x1f'
   case $line in
     '') ;;
     'data: [DONE]') stream_complete=true ;; # the OpenAI stream's end
     'data: '*)
       chunk=${line#data: }
       stream_events=true
-      piece=
       if [[ $endpoint == /completion ]]; then
         json_string_field_to piece "$chunk" content || true
       elif json_object_field_to choice "$chunk" choices; then
@@ -421,10 +381,8 @@ read_reply_fields "$reply" ||
   die "$EXIT_SERVER" "unreadable reply from $url$endpoint: ${reply:0:200}"
 warn_if_truncated "$truncated"
 
-case $stop_type in
-  limit | length) finish=length ;;
-  *) finish=stop ;;
-esac
+finish=stop
+[[ $stop_type != @(limit|length) ]] || finish=length
 
 if $want_json; then
   complete=false text_json=''
@@ -441,10 +399,7 @@ fi
 if $stream; then
   # How the text ended: json_bulk saw the last piece when it read the end of the stream.
   [[ $stream_last == newline || (-z $stream_last && $text == *$'\n') ]] || printf '\n'
-elif $REQ_BULK; then
-  : # json_bulk printed the text as it read the reply
-elif [[ $text == *$'\n' ]]; then
+elif ! $REQ_BULK; then # (json_bulk printed a long text as it read the reply)
+  [[ $text == *$'\n' ]] || text+=$'\n'
   printf '%s' "$text"
-else
-  printf '%s\n' "$text"
 fi

@@ -213,3 +213,28 @@ one_clean_line() {
   assert_equal "$stderr" "gpt-oss-bench.sh: the Python core is not installed ($BATS_TEST_TMPDIR/missing/gpt-oss-py); run 'make setup'"
   assert_equal "$(stub_request_count)" 0
 }
+
+# --- an error reply that is not JSON (a proxy in front of the server) ---
+
+@test "an HTTP error whose body is plain text exits 6 with the status and its first line (query, --raw, Harmony)" {
+  local http cmd
+  for http in 400 500 502; do
+    start_fault "$(route /completion "$http" $'Bad request from the proxy\nsecond line' '{"content_type":"text/plain"}')"
+    for cmd in "$QUERY" "$INFER --raw" "$INFER"; do
+      # shellcheck disable=SC2086 # a command and its options
+      run --separate-stderr $cmd --url "$FAULT_URL" hi
+      assert_failure 6
+      one_clean_line
+      [[ $stderr == *"HTTP $http"*"Bad request from the proxy"* ]] || fail "$cmd, HTTP $http: $stderr"
+    done
+  done
+  # A JSON error whose message has several lines: its first
+  start_fault "$(route /completion 500 '{"error":{"code":500,"message":"first line\nsecond line"}}')"
+  for cmd in "$QUERY" "$INFER --raw" "$INFER"; do
+    # shellcheck disable=SC2086 # a command and its options
+    run --separate-stderr $cmd --url "$FAULT_URL" hi
+    assert_failure 6
+    one_clean_line
+    [[ $stderr == *"HTTP 500: first line" ]] || fail "$cmd: $stderr"
+  done
+}

@@ -6,9 +6,7 @@ The bench loop (Bash + curl) writes one tab-separated line per measured run:
 
 T0/T1/T2 are microseconds since the epoch: request start, first byte of the first SSE
 event, end of the stream. TIMINGS is the flat ``timings`` object of the server's final
-event (``prompt_n``, ``prompt_ms``, ``predicted_per_second``, ...). Everything here is a
-plain function over those rows; the statistics themselves come from :mod:`.stats`
-(nearest-rank percentiles, spikes over 2x p50), so bench and ``gpt-oss-py stats`` agree.
+event. The statistics themselves come from :mod:`.stats`.
 
 The summary (``build_summary``) is the stable ``--json`` shape documented in
 scripts/gpt-oss-bench.sh; ``save_summary`` adds the rows for ``--save`` and the state
@@ -26,7 +24,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .stats import SPIKE_FACTOR, compare, histogram, summarize
+from .stats import SPIKE_FACTOR, change, compare, histogram, summarize
 
 SCHEMA = 1
 TOOL = "gpt-oss-bench"
@@ -43,8 +41,6 @@ CSV_FIELDS = (
     "predicted_ms",
     "decode_tps",
 )
-# Summary fields compared by `compare_summaries` besides the two latency summaries.
-RATE_KEYS = ("decode_tps_median", "prompt_tps_median")
 
 
 def parse_rows(text: str) -> list[dict]:
@@ -66,9 +62,7 @@ def parse_rows(text: str) -> list[dict]:
         if not isinstance(timings, dict):
             raise ValueError(f"rows line {number}: timings is not an object")
         raw.append((run, client, t0, t1, t2, tokens, timings))
-    if not raw:
-        return []
-    first = min(r[2] for r in raw)
+    first = min((r[2] for r in raw), default=0)
     rows = []
     for run, client, t0, t1, t2, tokens, timings in sorted(raw, key=lambda r: (r[2], r[0])):
         rows.append(
@@ -166,25 +160,14 @@ def build_summary(
     }
 
 
-def _delta(before: float | None, after: float | None) -> dict | None:
-    if before is None or after is None:
-        return None
-    delta = after - before
-    return {
-        "old": before,
-        "new": after,
-        "delta": delta,
-        "pct": None if before == 0 else delta / before * 100,
-    }
-
-
 def compare_summaries(old: Mapping[str, Any], new: Mapping[str, Any], file: str) -> dict:
     """The ``compare`` member: change from a saved summary ``old`` to ``new``."""
     out: dict[str, Any] = {"file": file, "created": old.get("created")}
     for key in ("latency_ms", "ttft_ms"):
         out[key] = compare(old.get(key) or {}, new.get(key) or {})
-    for key in RATE_KEYS:
-        out[key] = _delta(old.get(key), new.get(key))
+    for key in ("decode_tps_median", "prompt_tps_median"):
+        before, after = old.get(key), new.get(key)
+        out[key] = None if before is None or after is None else change(before, after)
     return out
 
 
@@ -263,10 +246,6 @@ def format_text(summary: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _pct(row: Mapping[str, Any]) -> str:
-    return "" if row.get("pct") is None else f" ({row['pct']:+.1f}%)"
-
-
 def format_compare(cmp: Mapping[str, Any]) -> list[str]:
     """Lines showing the change against a saved run (``old -> new (+x%)``)."""
     when = f" ({cmp['created']})" if cmp.get("created") else ""
@@ -277,16 +256,14 @@ def format_compare(cmp: Mapping[str, Any]) -> list[str]:
         ("latency_ms", "mean", "mean ms"),
         ("latency_ms", "max", "max ms"),
         ("ttft_ms", "p50", "TTFT p50 ms"),
+        (None, "decode_tps_median", "decode tok/s"),
+        (None, "prompt_tps_median", "prompt tok/s"),
     ]
     for group, key, label in labels:
-        row = (cmp.get(group) or {}).get(key)
+        row = (cmp.get(group) or {}).get(key) if group else cmp.get(key)
         if row:
-            lines.append(f"  {label:<14}{_f(row['old'])} -> {_f(row['new'])}{_pct(row)}")
-    rates = (("decode_tps_median", "decode tok/s"), ("prompt_tps_median", "prompt tok/s"))
-    for key, label in rates:
-        row = cmp.get(key)
-        if row:
-            lines.append(f"  {label:<14}{_f(row['old'])} -> {_f(row['new'])}{_pct(row)}")
+            pct = "" if row.get("pct") is None else f" ({row['pct']:+.1f}%)"
+            lines.append(f"  {label:<14}{_f(row['old'])} -> {_f(row['new'])}{pct}")
     spikes = (cmp.get("latency_ms") or {}).get("spikes")
     if spikes:
         lines.append(f"  {'spikes':<14}{spikes['old']} -> {spikes['new']}")

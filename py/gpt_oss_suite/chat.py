@@ -1,26 +1,11 @@
 """The client loop behind `local-infer.sh` (everything but its `--raw` path).
 
-One loop (`_chat_loop`) for both backends; a small adapter says how a request is made
-and how its reply reads:
-- `HarmonyBackend` (gpt-oss): the conversation becomes a Harmony prompt, rendered by the
-  server's own template (`POST /apply-template`, checked to be a Harmony prompt holding
-  the request; else harmony.py, for the rest of the run), counted with the server's
-  tokenizer, checked against the per-slot context, sent to `/completion` (special tokens
-  kept), parsed by harmony_parse.py.
-- `OpenAIBackend` (openai): `/v1/chat/completions` with OpenAI `tools`, `tool_calls` and
-  `reasoning_content`, checked the same way where the server has `/apply-template`.
-Tool calls run in the workspace (workspace_tools.py); their results go back through
-`neutralize_untrusted` (the one hook for untrusted text) until a final answer or
-`max_tool_turns`.
-
-Fallback (the guide's promise): when the request does not fit the per-slot context —
-found before sending, or told by the server (HTTP 400 exceed_context_size_error), or
-noticed afterwards (an Aug-2025 server cuts the prompt and answers 200 with
-`"truncated": true`) — the original prompt is sent raw instead, with one notice on
-stderr. An answer computed from a cut Harmony prompt is never shown. With
-`fallback=False` the overflow is a ContextError (exit 5).
-
-HTTP goes through http_client.py (sockets: no `requests`, no click on this path).
+One loop (`_chat_loop`) for both backends, each a small adapter saying how a request is
+made and how its reply reads: `HarmonyBackend` (gpt-oss: a Harmony prompt to `/completion`)
+and `OpenAIBackend` (`/v1/chat/completions`). A request that does not fit the per-slot
+context is sent raw instead (`_fall_back`): an answer computed from a cut prompt is never
+shown. How, and why, is in docs/local-infer.md. HTTP goes through http_client.py (sockets:
+no `requests`, no click on this path).
 """
 
 from __future__ import annotations
@@ -30,7 +15,7 @@ import os
 import time
 from collections.abc import Callable
 
-from .context import ipv4_url
+from .context import ServerClient, fit_report, ipv4_url, token_upper_bound
 from .errors import (
     EXIT_TIMEOUT,
     EXIT_TOOL_TURNS,
@@ -40,6 +25,8 @@ from .errors import (
     ServerError,
     SuiteError,
 )
+from .harmony_parse import parse_completion, parse_openai_chat
+from .http_client import Deadline, HttpClient
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: `typing` costs start-up time on every Harmony call
@@ -71,7 +58,6 @@ class ChatOptions:
         "timeout": 300.0,  # a total limit; 0 = no limit and no waiting for a loading model
         "fallback": True,
         "context_check": True,
-        "api_key": None,
         "date": None,  # harmony.py's system date (tests pin it; a server uses its clock)
     }
 
@@ -112,23 +98,19 @@ class ChatResult:
         usage = reply.get("usage") if isinstance(reply.get("usage"), dict) else {}
         prompt = reply.get("tokens_evaluated", usage.get("prompt_tokens"))
         predicted = reply.get("tokens_predicted", usage.get("completion_tokens"))
-        cached = timings.get("cache_n") if timings else None
-        if (  # an Aug-2025 server's timings have no cache_n: evaluated minus processed
-            cached is None
-            and timings
-            and isinstance(prompt, int)
-            and isinstance(timings.get("prompt_n"), int)
-        ):
-            cached = prompt - timings["prompt_n"]
-        if timings and prompt is None and isinstance(timings.get("prompt_n"), int):
-            prompt = timings["prompt_n"] + (cached or 0)
-        if timings and predicted is None:
-            predicted = timings.get("predicted_n")
+        processed = (timings or {}).get("prompt_n")
+        processed = processed if isinstance(processed, int) else None
+        cached = (timings or {}).get("cache_n")
+        if cached is None and isinstance(prompt, int) and processed is not None:
+            cached = prompt - processed  # an Aug-2025 server's timings have no cache_n
+        if prompt is None and processed is not None:
+            prompt = processed + (cached or 0)
+        if predicted is None:
+            predicted = (timings or {}).get("predicted_n")
         counts = {"prompt": prompt, "predicted": predicted, "cached": cached}
+        counts = {key: value if isinstance(value, int) else None for key, value in counts.items()}
         for key, value in counts.items():
-            if not isinstance(value, int):
-                counts[key] = None
-            else:
+            if value is not None:
                 self.tokens[key] = (self.tokens[key] or 0) + value
         slot = reply.get("id_slot")
         self.per_request.append({**counts, "slot": slot if isinstance(slot, int) else None})
@@ -136,12 +118,10 @@ class ChatResult:
 
 
 class Sink:
-    """Where the answer and the reasoning go as they become known. The CLI writes the
-    answer to stdout and the reasoning to stderr; tests collect them."""
+    """Collects the answer, the reasoning and notices as they become known (CliSink prints)."""
 
-    def __init__(self, show_reasoning: bool = False, quiet: bool = False) -> None:
+    def __init__(self, show_reasoning: bool = False) -> None:
         self.show_reasoning = show_reasoning
-        self.quiet = quiet  # --json: nothing but the JSON on stdout
         self.answer_parts: list[str] = []
         self.reasoning_parts: list[str] = []
         self.notices: list[str] = []
@@ -166,13 +146,10 @@ class Transport:
     """The loop's requests (http_client.py): one total deadline (`--timeout`) over the
     whole run, waiting inside it while the model loads (HTTP 503)."""
 
-    def __init__(self, url: str, api_key: str | None, timeout: float) -> None:
-        from .context import ServerClient
-        from .http_client import Deadline, HttpClient
-
+    def __init__(self, url: str, timeout: float) -> None:
         self.url = ipv4_url(url)  # one URL rule for every client of the core
         self.deadline = Deadline(timeout)
-        key = api_key if api_key is not None else os.environ.get("GPT_OSS_API_KEY") or None
+        key = os.environ.get("GPT_OSS_API_KEY") or None
         self.http = HttpClient(self.url, api_key=key, deadline=self.deadline)
         self.server = ServerClient(self.url, http=self.http)
         self.renders = True  # the server renders chat requests, until it shows it does not
@@ -199,17 +176,25 @@ class Transport:
                 f"the server at {self.url} is still loading the model (HTTP 503); {how}"
             ) from None
 
-    def per_slot_context(self) -> int:
-        return self._waiting(self.server.per_slot_context)
-
-    def count_tokens(self, text: str) -> tuple[int, bool]:
-        return self._waiting(lambda: self.server.count_tokens(text))
+    def check_fits(self, text: str, max_tokens: int) -> bool:
+        """Raise ContextOverflow when `text` + max_tokens exceeds the per-slot context.
+        Returns whether the count was exact (the server's tokenizer)."""
+        n_ctx = self._waiting(self.server.per_slot_context)
+        if token_upper_bound(text) + max_tokens <= n_ctx:
+            return True  # fits even if every byte were a token: no /tokenize round trip
+        tokens, exact = self._waiting(lambda: self.server.count_tokens(text))
+        if not fit_report(tokens, max_tokens, n_ctx, exact)["fits"]:
+            detail = (
+                f"{tokens}{'' if exact else ' (estimated)'} prompt tokens + {max_tokens} "
+                f"reserved for the reply > {n_ctx} per-slot context"
+            )
+            raise ContextOverflow("context", tokens, n_ctx, detail)
+        return exact
 
     def apply_template(self, body: dict) -> str | None:
-        """The server's own rendering of a chat request (`/apply-template`: the loaded
-        model's template), else None. A server without it (404) or failing it (an Aug-2025
-        server without --jinja answers 500 for tools), or whose rendering a caller found
-        wanting (`renders = False`), is asked once per run."""
+        """The server's own rendering of a chat request, else None. A server without
+        `/apply-template` (404), failing it (an Aug-2025 server without --jinja answers 500
+        for tools) or whose rendering a caller found wanting is asked once per run."""
 
         def call() -> Any:
             return self.http.json("POST", "/apply-template", body, allow_404=True)
@@ -238,9 +223,6 @@ class Transport:
         return self._waiting(call)
 
 
-# --------------------------------------------------------------------------- output helper
-
-
 class _Live:
     """Emits the growing final answer and analysis of one reply as deltas."""
 
@@ -250,16 +232,13 @@ class _Live:
         self.analysis = ""
 
     def update(self, final: str, analysis: str) -> None:
-        if self.sink.show_reasoning and analysis.startswith(self.analysis):
-            delta = analysis[len(self.analysis) :]
-            if delta:
-                self.sink.reasoning(delta)
-                self.analysis = analysis
-        if final.startswith(self.final):
-            delta = final[len(self.final) :]
-            if delta:
-                self.sink.answer(delta)
-                self.final = final
+        shown = self.analysis
+        if self.sink.show_reasoning and analysis.startswith(shown) and analysis != shown:
+            self.sink.reasoning(analysis[len(shown) :])
+            self.analysis = analysis
+        if final.startswith(self.final) and final != self.final:
+            self.sink.answer(final[len(self.final) :])
+            self.final = final
 
     def close(self) -> None:
         if self.analysis:
@@ -267,14 +246,8 @@ class _Live:
 
 
 def _sampling(opts: ChatOptions) -> dict:
-    body: dict[str, Any] = {}
-    if opts.temperature is not None:
-        body["temperature"] = opts.temperature
-    if opts.top_p is not None:
-        body["top_p"] = opts.top_p
-    if opts.seed is not None:
-        body["seed"] = opts.seed
-    return body
+    values = {name: getattr(opts, name) for name in ("temperature", "top_p", "seed")}
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def _tool_record(turn: int, call: dict, result: Any) -> dict:
@@ -292,23 +265,16 @@ def _tool_record(turn: int, call: dict, result: Any) -> dict:
 
 
 def _run_reply_calls(
-    budget: Any,
-    workspace: Any,
-    calls: list,
-    turn: int,
-    result: ChatResult,
-    sink: Sink,
-    deadline: Any = None,
+    budget: Any, workspace: Any, calls: list, turn: int, result: ChatResult, sink: Sink, deadline
 ) -> list:
-    """Run one reply's tool calls within the budget; record them all in `result`.
-    Returns (call, outcome) for the calls that go back into the conversation.
-    The tools count against --timeout (`deadline`, the run's total limit): they get at
-    most what is left of it, and when it runs out here the run ends (exit 10)."""
-    left = deadline.remaining() if deadline is not None else None
+    """Run one reply's tool calls within the budget and record them all in `result`; returns
+    (call, outcome) of those that go back into the conversation. The tools get at most what
+    is left of --timeout (`deadline`); when it runs out here, the run ends (exit 10)."""
+    left = deadline.remaining()
     if left is not None:
         budget.max_seconds = min(budget.max_seconds, budget.used + max(left, 0.0))
     outcomes = budget.run_reply(workspace, calls)
-    if deadline is not None and deadline.expired():
+    if deadline.expired():
         raise SuiteError(
             f"no complete answer within {deadline.seconds:g}s (--timeout): the time ran out "
             "while the workspace tools ran",
@@ -325,20 +291,17 @@ def _run_reply_calls(
 
 
 def neutralize_untrusted(value: Any) -> Any:
-    """The hook every piece of untrusted text passes on its way into the conversation,
-    before either renderer (the server's template or harmony.py) sees it: tool results
-    and what the model wrote that goes back (call names, arguments, reasoning, text).
-    Today: Harmony special tokens broken (harmony_guard.py)."""
+    """The hook every piece of untrusted text (tool results, what the model wrote that goes
+    back) passes before either renderer sees it; today: harmony_guard.py."""
     from .harmony_guard import neutralize_specials
 
     return neutralize_specials(value)
 
 
 class Backend:
-    """What the loop asks of a server dialect: `request` (the body for the conversation,
-    and whether it was counted exactly), `stream` (an SSE event handler and how the last
-    event becomes the reply), `parse`, `finished`, `prepare` (a reply's calls before they
-    run) and `add_turn` (the calls that ran and their results into the conversation)."""
+    """What the loop asks of a server dialect: `request` (the body, and whether it was
+    counted exactly), `stream` (an SSE handler, and how the last event becomes the reply),
+    `parse`, `finished`, `prepare` (calls before they run), `add_turn` (after)."""
 
     mode = endpoint = what = cut = ""
 
@@ -353,10 +316,9 @@ class HarmonyBackend(Backend):
     cut = 'the server cut the Harmony prompt to fit its context ("truncated": true)'
 
     def request(self, messages: list, tools: Any) -> tuple[dict, bool]:
-        """(the body, whether the prompt was counted exactly and fits)."""
         opts = self.opts
         text = self.prompt(messages, tools)
-        exact = _check_fits(opts, self.transport, text) if opts.context_check else False
+        exact = self.transport.check_fits(text, opts.max_tokens) if opts.context_check else False
         return {"prompt": text, "n_predict": opts.max_tokens, "cache_prompt": True}, exact
 
     def prompt(self, messages: list, tools: Any) -> str:
@@ -375,8 +337,6 @@ class HarmonyBackend(Backend):
         return harmony.render_prompt(messages, tools, reasoning_effort=effort, date=self.opts.date)
 
     def stream(self, live: _Live | None) -> tuple[Callable[[dict], None], Callable]:
-        from .harmony_parse import parse_completion
-
         pieces: list[str] = []
 
         def on_event(event: dict) -> None:
@@ -390,8 +350,6 @@ class HarmonyBackend(Backend):
         return on_event, lambda last: {**last, "content": "".join(pieces)}
 
     def parse(self, reply: dict) -> dict:
-        from .harmony_parse import parse_completion
-
         content = reply.get("content")
         if not isinstance(content, str):
             raise ServerError(f"unreadable reply from {self.transport.url}/completion: no content")
@@ -437,13 +395,9 @@ class OpenAIBackend(Backend):
             body["tools"] = tools
         if opts.reasoning:
             body["reasoning_effort"] = opts.reasoning
-        exact = False
-        if opts.context_check:
-            rendered = self.transport.apply_template(
-                {k: v for k, v in body.items() if k != "max_tokens"}
-            )
-            if rendered is not None:
-                exact = _check_fits(opts, self.transport, rendered)
+        template = {k: v for k, v in body.items() if k != "max_tokens"}
+        rendered = self.transport.apply_template(template) if opts.context_check else None
+        exact = rendered is not None and self.transport.check_fits(rendered, opts.max_tokens)
         return body, exact
 
     def stream(self, live: _Live | None) -> tuple[Callable[[dict], None], Callable]:
@@ -462,8 +416,6 @@ class OpenAIBackend(Backend):
         return on_event, reply
 
     def parse(self, reply: dict) -> dict:
-        from .harmony_parse import parse_openai_chat
-
         try:
             return parse_openai_chat(reply)
         except ValueError as err:
@@ -497,38 +449,15 @@ class OpenAIBackend(Backend):
 
 
 def run_chat(opts: ChatOptions, prompt: str, sink: Sink | None = None) -> ChatResult:
-    """Answer `prompt`; raises SuiteError subclasses with the suite's exit codes.
-
-    Tool-turn limit: raises SuiteError(EXIT_TOOL_TURNS) with `.result` (the partial
-    ChatResult) attached, after the partial answer went to the sink.
-    """
+    """Answer `prompt`; raises SuiteError subclasses with the suite's exit codes (at the
+    tool-turn limit with `.result`, the partial ChatResult, after it went to the sink)."""
     sink = sink or Sink(opts.show_reasoning)
-    transport = Transport(opts.url, opts.api_key, opts.timeout)
     kind = OpenAIBackend if opts.backend == "openai" else HarmonyBackend
-    backend = kind(opts, transport)
+    backend = kind(opts, Transport(opts.url, opts.timeout))
     try:
         return _chat_loop(opts, prompt, sink, backend)
     except ContextOverflow as overflow:
-        return _fall_back(opts, prompt, sink, transport, overflow)
-
-
-def _check_fits(opts: ChatOptions, transport: Transport, text: str) -> bool:
-    """Raise ContextOverflow when `text` + max_tokens exceeds the per-slot context.
-    Returns whether the count was exact (the server's tokenizer)."""
-    from .context import fit_report, token_upper_bound
-
-    n_ctx = transport.per_slot_context()
-    if token_upper_bound(text) + opts.max_tokens <= n_ctx:
-        return True  # fits even if every byte were a token: no /tokenize round trip
-    tokens, exact = transport.count_tokens(text)
-    report = fit_report(tokens, opts.max_tokens, n_ctx, exact)
-    if not report["fits"]:
-        detail = (
-            f"{tokens}{'' if exact else ' (estimated)'} prompt tokens + {opts.max_tokens} "
-            f"reserved for the reply > {n_ctx} per-slot context"
-        )
-        raise ContextOverflow("context", tokens, n_ctx, detail)
-    return exact
+        return _fall_back(opts, prompt, sink, backend, overflow)
 
 
 def _chat_loop(opts: ChatOptions, prompt: str, sink: Sink, backend: Backend) -> ChatResult:
@@ -571,9 +500,10 @@ def _chat_loop(opts: ChatOptions, prompt: str, sink: Sink, backend: Backend) -> 
         live.close()
         if parsed["analysis"]:
             reasoning.append(parsed["analysis"])
+        result.reasoning = "\n".join(reasoning) or None
         calls = parsed["tool_calls"]
         if not calls:
-            return _final_answer(result, parsed, reasoning, sink, backend.finished(parsed))
+            return _final_answer(result, parsed, sink, backend.finished(parsed))
         partial += [parsed["commentary"], parsed["final"]]
         if turns >= opts.max_tool_turns:
             return _turn_limit(opts, sink, result, reasoning, partial)
@@ -583,33 +513,24 @@ def _chat_loop(opts: ChatOptions, prompt: str, sink: Sink, backend: Backend) -> 
         backend.add_turn(messages, parsed, ran)
 
 
-def _no_answer(stop: str) -> str:
-    if stop == "limit":
-        return "warning: the reply used all --max-tokens before a final answer (raise --max-tokens)"
-    return "warning: the model gave no final answer"
-
-
-def _final_answer(
-    result: ChatResult, parsed: dict, reasoning: list, sink: Sink, finished: bool
-) -> ChatResult:
+def _final_answer(result: ChatResult, parsed: dict, sink: Sink, finished: bool) -> ChatResult:
     """Fill `result` from a reply with no tool call: the loop's normal end."""
     result.text = parsed["final"]
-    result.reasoning = "\n".join(reasoning) or None
     result.finish_reason = "length" if parsed["stop"] == "limit" else "stop"
     result.complete = finished and bool(result.text)
     if not result.text:
-        sink.notice(_no_answer(parsed["stop"]))
+        sink.notice(
+            "warning: the reply used all --max-tokens before a final answer (raise --max-tokens)"
+            if parsed["stop"] == "limit"
+            else "warning: the model gave no final answer"
+        )
     return result
 
 
 def _turn_limit(
     opts: ChatOptions, sink: Sink, result: ChatResult, reasoning: list, partial: list
 ) -> ChatResult:
-    text = "\n".join(p for p in partial if p)
-    if not text and reasoning:
-        text = reasoning[-1]
-    result.text = text
-    result.reasoning = "\n".join(reasoning) or None
+    result.text = text = "\n".join(p for p in partial if p) or (reasoning[-1] if reasoning else "")
     result.finish_reason = "tool_turns"
     result.complete = False
     if text:
@@ -667,40 +588,26 @@ def _merge_delta(assembled: dict, finish: list, event: dict) -> None:
 
 # The /completion reply fields the raw path reads: the rest (probabilities, settings,
 # the prompt echoed back) only costs bytes.
-RAW_REPLY_FIELDS = (
-    "content",
-    "stop",
-    "stop_type",
-    "tokens_evaluated",
-    "tokens_predicted",
-    "truncated",
-    "timings",
-)
+RAW_REPLY_FIELDS = "content stop stop_type tokens_evaluated tokens_predicted truncated timings"
 
 
 def _fall_back(
-    opts: ChatOptions, prompt: str, sink: Sink, transport: Transport, overflow: ContextOverflow
+    opts: ChatOptions, prompt: str, sink: Sink, backend: Backend, overflow: ContextOverflow
 ) -> ChatResult:
     """Send the original prompt raw, after one notice naming the numbers and the fix."""
-    what = "Harmony prompt" if opts.backend == "gpt-oss" else "chat request"
-    if overflow.reason == "context":
-        why = f"the {what} does not fit: {overflow.detail}"
-    elif overflow.reason == "http_400":
-        why = f"the server refused the {what}: {overflow.detail}"
-    else:
-        why = overflow.detail
+    why = {
+        "context": f"the {backend.what} does not fit: {overflow.detail}",
+        "http_400": f"the server refused the {backend.what}: {overflow.detail}",
+    }.get(overflow.reason, overflow.detail)
     if not opts.fallback:
         raise ContextError(f"{why}; {FIX_HINT} (or drop --no-fallback to retry raw)")
-    dropped = []
-    if opts.tools:
-        dropped.append("no tools")
-    if opts.system:
-        dropped.append("no --system")
+    dropped = ["no tools"] if opts.tools else []
+    dropped += ["no --system"] if opts.system else []
     extra = f" ({', '.join(dropped)})" if dropped else ""
     message = f"{why}; falling back to --raw{extra}. To keep Harmony: {FIX_HINT}"
     sink.notice(message)
 
-    endpoint = "/completion" if opts.backend == "gpt-oss" else "/v1/completions"
+    endpoint = "/completion" if backend.mode == "harmony" else "/v1/completions"
     body: dict[str, Any] = {"prompt": prompt}
     body["n_predict" if endpoint == "/completion" else "max_tokens"] = opts.max_tokens
     if opts.model:
@@ -708,7 +615,7 @@ def _fall_back(
     body.update(_sampling(opts))
     if endpoint == "/completion":  # as local-infer.sh --raw asks (tests/raw-parity.bats)
         body["cache_prompt"] = True
-        body["response_fields"] = list(RAW_REPLY_FIELDS)
+        body["response_fields"] = RAW_REPLY_FIELDS.split()
     streamed: list[str] = []
     on_event = None
     if opts.stream:
@@ -721,7 +628,7 @@ def _fall_back(
                 sink.answer(piece)
 
     try:
-        reply = transport.post(endpoint, body, on_event)
+        reply = backend.transport.post(endpoint, body, on_event)
     except ContextOverflow as again:
         raise ContextError(
             f"even the raw prompt does not fit: {again.detail}; raise GPT_OSS_CTX (and restart "
@@ -739,7 +646,7 @@ def _fall_back(
     text, stop = _raw_text(reply)
     text = "".join(streamed) if opts.stream else text
     if not isinstance(text, str):
-        raise ServerError(f"unreadable reply from {transport.url}{endpoint}: no text")
+        raise ServerError(f"unreadable reply from {backend.transport.url}{endpoint}: no text")
     if not opts.stream:
         sink.answer(text)
     result.text = text
@@ -761,8 +668,5 @@ def _raw_text(reply: dict) -> tuple[Any, Any]:
         return reply.get("content"), reply.get("stop_type")
     choices = reply["choices"]
     choice = choices[0] if isinstance(choices, list) and choices else None
-    return (
-        (choice.get("text"), choice.get("finish_reason"))
-        if isinstance(choice, dict)
-        else (None, None)
-    )
+    choice = choice if isinstance(choice, dict) else {}
+    return choice.get("text"), choice.get("finish_reason")

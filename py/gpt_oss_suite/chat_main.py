@@ -1,14 +1,8 @@
-"""The Harmony / chat path of local-infer.sh, reached without click.
-
-local-infer.sh validates its options, then runs this module with the venv's Python in
-isolated mode (`-E -S`: no site-packages, no PYTHON* variables) and the prompt on stdin.
-The process pays for the standard library's socket and json only: on these machines
-`python -c pass` is ~16 ms, click's import another ~24 ms, `requests` ~100 ms, and each
-is a cost on every Harmony call (make bench, "Harmony path split"). `gpt-oss-py chat`
-(cli_chat.py) is the same thing behind click, for people and tests.
-
-The arguments are the long options local-infer.sh builds: `--name value` pairs and bare
-switches, already checked there; anything unexpected is an internal error (exit 1).
+"""The Harmony / chat path of local-infer.sh, reached without click (`py_main` runs `main`
+with the prompt on stdin). The process pays for the standard library's socket and json
+only: on these machines `python -c pass` is ~16 ms, click's import another ~24 ms,
+`requests` ~100 ms, each a cost on every Harmony call (make bench, "Harmony path split").
+The arguments are the options local-infer.sh builds, already checked there.
 """
 
 from __future__ import annotations
@@ -33,7 +27,6 @@ VALUED = {
     "--workspace": ("workspace", str),
     "--max-tool-turns": ("max_tool_turns", int),
     "--timeout": ("timeout", float),
-    "--date": ("date", str),
     "--prog": ("prog", str),
 }
 SWITCHES = {
@@ -50,16 +43,13 @@ SWITCHES = {
 def parse_args(argv: list[str]) -> dict:
     """local-infer.sh's options → keyword arguments of `run` (ValueError when unknown)."""
     values: dict = {}
-    i = 0
-    while i < len(argv):
-        name = argv[i]
+    args = iter(argv)
+    for name in args:
         if name in SWITCHES:
             values[SWITCHES[name]] = True
-            i += 1
-        elif name in VALUED and i + 1 < len(argv):
+        elif name in VALUED and (value := next(args, None)) is not None:
             field, kind = VALUED[name]
-            values[field] = kind(argv[i + 1])
-            i += 2
+            values[field] = kind(value)
         else:
             raise ValueError(f"unexpected argument {name!r}")
     return values
@@ -105,7 +95,7 @@ class CliSink:
         sys.stdout.flush()
 
 
-def read_prompt(prompt: str | None, strip_newline: bool = False) -> str:
+def read_prompt(prompt: str | None, strip_newline: bool) -> str:
     """PROMPT, or stdin for None / `-`; stdin must be UTF-8. `strip_newline` drops one
     trailing newline, as local-infer.sh documents for a prompt read from stdin."""
     if prompt is not None and prompt != "-":
@@ -133,45 +123,35 @@ def run(
     from .context import default_url
 
     sink = CliSink(prog, opts.get("show_reasoning", False), as_json, dim=color)
+    error = None
     try:
         opts["url"] = opts.get("url") or default_url()
         text = read_prompt(prompt, strip_newline)
         if not text:
             raise InputError("the prompt is empty")
-        options = ChatOptions(
-            fallback=not no_fallback,
-            context_check=os.environ.get("GPT_OSS_CONTEXT_CHECK", "1") != "0",
-            **opts,
-        )
+        check = os.environ.get("GPT_OSS_CONTEXT_CHECK", "1") != "0"
+        options = ChatOptions(fallback=not no_fallback, context_check=check, **opts)
         try:
             result = run_chat(options, text, sink)
         except ValueError as err:  # e.g. the workspace vanished
             raise InputError(str(err)) from None
     except SuiteError as err:
-        partial = getattr(err, "result", None)
-        if partial is not None:
-            if as_json:
-                print(json.dumps(partial.to_json(), ensure_ascii=False))
-            else:
-                sink.end_answer()
-        sink.notice(err.format_message())
-        return err.exit_code
-    if as_json:
-        print(json.dumps(result.to_json(), ensure_ascii=False))
-    else:
-        sink.end_answer()
-    return 0
+        error, result = err, getattr(err, "result", None)  # the partial answer, if any
+    if result is not None:
+        if as_json:
+            print(json.dumps(result.to_json(), ensure_ascii=False))
+        else:
+            sink.end_answer()
+    if error is None:
+        return 0
+    sink.notice(error.format_message())
+    return error.exit_code
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
+def main() -> int:
     try:
-        options = parse_args(args)
+        options = parse_args(sys.argv[1:])
     except ValueError as err:
         sys.stderr.write(f"gpt-oss-py: {err} (chat_main takes local-infer.sh's options)\n")
         return EXIT_USAGE
     return run(None, **options)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

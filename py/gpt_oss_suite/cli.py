@@ -1,10 +1,5 @@
-"""`gpt-oss-py`: the thin click layer over the Python core.
-
-Commands (stdout is data; errors are one line on stderr, `gpt-oss-py: ...`):
-  harmony render [FILE|-] [--date D] [--reasoning low|medium|high]
-  harmony parse  [FILE|-] [--openai] [--stop-type T] [--field NAME]
-  context check  [FILE|-] --max-tokens N [--url U] [--json]
-  bench summarize --rows FILE [...] | --samples FILE   (cli_bench.py; more: --help)
+"""`gpt-oss-py`: the thin click layer over the Python core (its commands: `--help`).
+stdout is data; errors are one line on stderr, `gpt-oss-py: ...`.
 
 Library modules are imported inside each command so `--help` and `render` start fast.
 """
@@ -17,6 +12,10 @@ import sys
 import click
 
 from . import suite_version
+from .cli_bench import bench  # gpt-oss-bench.sh, make bench
+from .cli_chat import chat  # local-infer.sh
+from .cli_gguf import gguf  # gpt-oss-fast.sh --check-model
+from .cli_options import options  # make install
 from .errors import EXIT_CONTEXT, InputError, SuiteError
 
 REASONING_CHOICES = ("low", "medium", "high")
@@ -47,11 +46,6 @@ def _echo_json(data: object) -> None:
 source_argument = click.argument("source", default="-", metavar="[FILE|-]")
 
 
-def json_flag(help_text: str):
-    """The `--json` switch, stored as `as_json`."""
-    return click.option("--json", "as_json", is_flag=True, help=help_text)
-
-
 class SuiteGroup(click.Group):
     """A group that shows a SuiteError as one line, `gpt-oss-py: message`, and exits
     with its code (errors.py has no click in it, so the Harmony path can skip click)."""
@@ -72,13 +66,13 @@ def cli() -> None:
     """Harmony rendering/parsing, context checks and statistics for gpt-oss on llama.cpp."""
 
 
-# The subcommand groups: each holds the commands of one module of the core.
+# The subcommands: harmony and context here, the others in their own cli_*.py modules.
 harmony = click.Group(
     "harmony", help="Render conversations to Harmony prompts and parse Harmony replies."
 )
 context = click.Group("context", help="Check prompts against the server's per-slot context.")
-for _group in (harmony, context):
-    cli.add_command(_group)
+for _command in (harmony, context, bench, chat, gguf, options):
+    cli.add_command(_command)
 
 
 @harmony.command("render")
@@ -155,7 +149,7 @@ def harmony_parse(source: str, openai: bool, stop_type: str | None, field: str |
     required=True,
     help="Tokens to reserve for the reply.",
 )
-@json_flag("Print the verdict as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 def context_check(source: str, url: str | None, max_tokens: int, as_json: bool) -> None:
     """Count the prompt with the server's /tokenize and compare prompt + max tokens with
     the per-slot n_ctx from /props. Exit 5 when it does not fit; 3 unreachable, 4 loading,
@@ -175,26 +169,6 @@ def context_check(source: str, url: str | None, max_tokens: int, as_json: bool) 
         sys.exit(EXIT_CONTEXT)
 
 
-from .cli_bench import bench  # noqa: E402 - `gpt-oss-py bench summarize` (gpt-oss-bench.sh)
-
-cli.add_command(bench)
-
-
-from .cli_chat import chat  # noqa: E402 - local-infer.sh's command (its own module)
-
-cli.add_command(chat)
-
-
-from .cli_gguf import gguf  # noqa: E402 - `gpt-oss-py gguf info|check` (gpt-oss-fast.sh --check-model)
-
-cli.add_command(gguf)
-
-
-from .cli_options import options  # noqa: E402 - `gpt-oss-py options ...` (make install)
-
-cli.add_command(options)
-
-
 @cli.command("kv-estimate")
 @click.argument("model", metavar="MODEL.gguf")
 @click.option("--ctx", type=click.IntRange(min=1), required=True, help="llama-server -c.")
@@ -208,7 +182,7 @@ cli.add_command(options)
 @click.option("--unified", is_flag=True, help="One KV pool shared by the slots (-kvu).")
 @click.option("--ubatch", type=click.IntRange(min=1), default=256, show_default=True)
 @click.option("--per-slot", type=int, hidden=True, help="The per-request cap (shown only).")
-@json_flag("Print the estimate as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the estimate as JSON.")
 def kv_estimate(
     model: str,
     ctx: int,

@@ -4,13 +4,13 @@
 this runs once afterwards (its start-up never lands inside a measured request) and prints
 the summary as text, JSON or CSV, the histogram, and the comparison with a saved run; it
 writes --save and the state file that gpt-oss-status.sh reads. `bench summarize
---samples` summarizes a plain list of numbers (make bench, its sections). Registered in
-cli.py with ``cli.add_command(bench)``.
+--samples` summarizes a plain list of numbers (make bench, its sections).
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -65,13 +65,7 @@ def bench_summarize(
     compare_path: str | None,
     state_file: str | None,
     prog: str,
-    url: str,
-    model: str,
-    runs: int,
-    warmup: int,
-    max_tokens: int,
-    concurrency: int,
-    prompt_bytes: int,
+    **params: Any,  # url, model, runs, warmup, max_tokens, concurrency, prompt_bytes
 ) -> None:
     """Summarize a bench run: runs, min/mean/stdev/p50/p90/p95/p99/max ms, TTFT p50/p95,
     median decode and prompt tok/s, spikes (> 2x p50), aggregate throughput."""
@@ -89,16 +83,7 @@ def bench_summarize(
             click.echo(json.dumps(summarize(parse_samples(text))))
             return
         rows = report.parse_rows(text)
-        summary = report.build_summary(
-            rows,
-            url=url,
-            model=model,
-            runs=runs,
-            warmup=warmup,
-            max_tokens=max_tokens,
-            concurrency=concurrency,
-            prompt_bytes=prompt_bytes,
-        )
+        summary = report.build_summary(rows, **params)
         if compare_path:
             old = report.load_summary(compare_path)
             summary["compare"] = report.compare_summaries(old, summary, compare_path)

@@ -1,8 +1,4 @@
-"""`gpt-oss-py chat`: the Harmony/tool and OpenAI-chat paths of `local-infer.sh`, behind
-click. local-infer.sh itself reaches the same `chat_main.run` without click (its start-up
-is measured); this command is the documented face for people and tests. Messages are
-prefixed with `--prog` (the calling script's name). Exit codes: errors.py.
-"""
+"""`gpt-oss-py chat`: `chat_main.run` (local-infer.sh's Harmony/chat path) behind click."""
 
 from __future__ import annotations
 
@@ -40,7 +36,3 @@ def chat(prompt: str | None, prog: str, as_json: bool, no_fallback: bool, **opts
     from .chat_main import run
 
     sys.exit(run(prompt, prog, as_json, no_fallback, **opts))
-
-
-if __name__ == "__main__":
-    chat()

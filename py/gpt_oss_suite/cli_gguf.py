@@ -1,10 +1,5 @@
-"""`gpt-oss-py gguf ...`: read a GGUF file's header offline (gguf_header.py, model_check.py).
-
-  gguf info FILE          the metadata as one JSON object (long arrays as their length)
-  gguf check FILE [--json]  is the model usable here: the report, exit 7 when it is not
-
-`gpt-oss-fast.sh --check-model` runs `gguf check`. Registered in cli.py.
-"""
+"""`gpt-oss-py gguf info|check`: read a GGUF file's header offline (gguf_header.py,
+model_check.py); `gpt-oss-fast.sh --check-model` runs `gguf check`. Registered in cli.py."""
 
 from __future__ import annotations
 

@@ -1,12 +1,5 @@
-"""`gpt-oss-py options ...`: the entrypoints' option specs (option_spec.py) as data.
-
-  options list                        the suite's commands (scripts with a # Usage: header)
-  options show [SCRIPT...]            their specs as JSON, one object per line
-  options completion bash|zsh --out DIR   write the completion files (gpt-oss-py's too), print
-                                          their paths
-
-`make install` (scripts/make/install.sh) uses `list` and `completion`. Registered in cli.py.
-"""
+"""`gpt-oss-py options list|show|completion`: the entrypoints' option specs (option_spec.py)
+as data; `make install` (scripts/make/install.sh) uses `list` and `completion`."""
 
 from __future__ import annotations
 

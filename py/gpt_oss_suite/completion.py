@@ -32,13 +32,9 @@ def _sh_words(words: Iterable[str]) -> str:
     return joined
 
 
-def _function_name(command: str) -> str:
-    return "_" + re.sub(r"[^A-Za-z0-9_]", "_", command)
-
-
 def bash_completion(spec: Spec) -> str:
     """The bash completion file for one command."""
-    name = _function_name(spec.name)
+    name = "_" + re.sub(r"[^A-Za-z0-9_]", "_", spec.name)  # the completion function
     value_cases, optional_cases, free = [], [], []
     for option in spec.options:
         kind = option.value_kind
@@ -90,10 +86,9 @@ def bash_completion(spec: Spec) -> str:
         "  local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}",
         "  COMPREPLY=()",
     ]
-    if value_cases:
-        lines += ['  case "$prev" in', *value_cases, "  esac"]
-    if optional_cases:
-        lines += ['  case "$prev" in', *optional_cases, "  esac"]
+    for cases in (value_cases, optional_cases):
+        if cases:
+            lines += ['  case "$prev" in', *cases, "  esac"]
     lines += [
         '  if [[ "$cur" == -* ]]; then',
         f"    _gpt_oss_suite_reply < <(compgen -W '{_sh_words(spec.flags())}' -- \"$cur\")",

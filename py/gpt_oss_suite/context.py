@@ -1,18 +1,9 @@
-"""Exact context checks against a running llama-server.
-
-The prompt is counted with the server's own tokenizer (`POST /tokenize`, special tokens
-parsed, so each Harmony marker is one token) and compared with the **per-slot** context
-from `GET /props` (`default_generation_settings.n_ctx`): with `-c 384 -np 4` a current
-server gives each slot 256 tokens, and a request must fit in one slot.
-
-A prompt fits when  prompt_tokens + max_tokens <= n_ctx.
-
-When the server has no `/tokenize` (an OpenAI-compatible server that is not llama.cpp),
-the count falls back to a conservative estimate, ceil(UTF-8 bytes / 3) — real BPE
-vocabularies average about 4 bytes per token on English text — and the result says
-`"exact": false`.
-
-HTTP goes through http_client.py (standard library sockets: cheap to import).
+"""Exact context checks against a running llama-server: prompt_tokens + max_tokens must
+fit the **per-slot** n_ctx of `GET /props` (with `-c 384 -np 4` a current server gives
+each slot 256 tokens), the prompt counted by the server's `POST /tokenize` (specials
+parsed: each Harmony marker is one token). Without `/tokenize` (an OpenAI-compatible
+server that is not llama.cpp) the count is ceil(UTF-8 bytes / 3), conservative as real
+BPE vocabularies average ~4 bytes per token on English, and says `"exact": false`.
 """
 
 from __future__ import annotations
@@ -22,7 +13,7 @@ import os
 import re
 
 from .errors import InputError, ServerError, ipv6_refused
-from .http_client import Deadline, HttpClient
+from .http_client import HttpClient
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: `typing` costs start-up time on every Harmony call
@@ -30,16 +21,13 @@ if TYPE_CHECKING:  # annotations only: `typing` costs start-up time on every Har
     from typing import Any
 
 DEFAULT_TIMEOUT = 10.0
-API_KEY_ENV = "GPT_OSS_API_KEY"
 ESTIMATE_BYTES_PER_TOKEN = 3
 
 
 def default_url(env: Mapping[str, str] | None = None) -> str:
     """The server URL without --url: GPT_OSS_URL, else http://GPT_OSS_HOST:GPT_OSS_PORT
-    (127.0.0.1 and 8000 when unset or empty), one trailing slash dropped. A bad
-    GPT_OSS_PORT is an InputError (exit 2). The same rule as `default_url_to` in
-    scripts/lib/common.sh (the hot path's copy); tests/py/test_rules.py feeds both the
-    same environments."""
+    (127.0.0.1 and 8000 when unset or empty), one trailing slash dropped. Bash's copy:
+    `default_url_to` in scripts/lib/common.sh (parity: tests/py/test_rules.py)."""
     env = os.environ if env is None else env
     url = env.get("GPT_OSS_URL") or ""
     if not url:
@@ -59,27 +47,17 @@ def ipv4_url(url: str) -> str:
 
 
 class ServerClient:
-    """A tiny JSON client for one llama-server URL (over http_client.py); `/props` is read
-    once per client (one CLI call), so several checks in one run read it once."""
+    """A tiny JSON client for one llama-server URL; `/props` is read once per client (one
+    CLI call), so several checks in one run read it once."""
 
-    def __init__(
-        self,
-        url: str,
-        api_key: str | None = None,
-        timeout: float | None = DEFAULT_TIMEOUT,
-        deadline: Deadline | None = None,
-        http: HttpClient | None = None,
-    ):
+    def __init__(self, url: str, http: HttpClient | None = None):
         self.url = ipv4_url(url)
-        key = api_key if api_key is not None else os.environ.get(API_KEY_ENV) or None
-        self.http = http or HttpClient(self.url, api_key=key, timeout=timeout, deadline=deadline)
+        key = os.environ.get("GPT_OSS_API_KEY") or None
+        self.http = http or HttpClient(self.url, api_key=key, timeout=DEFAULT_TIMEOUT)
         self._props: dict | None = None
 
     def request(self, method: str, path: str, body: Any = None, allow_404: bool = False) -> Any:
-        """Send a request and return the decoded JSON (None for an allowed 404).
-
-        Raises UnreachableError (3), LoadingError (4), ServerError (6) or a timeout (10).
-        """
+        """The decoded JSON reply (None for an allowed 404); errors as HttpClient.json's."""
         return self.http.json(method, path, body, allow_404=allow_404)
 
     def props(self) -> dict:
@@ -144,17 +122,10 @@ def fit_report(prompt_tokens: int, max_tokens: int, n_ctx: int, exact: bool = Tr
 
 
 def check_context(
-    url: str,
-    prompt: str,
-    max_tokens: int,
-    *,
-    api_key: str | None = None,
-    client: ServerClient | None = None,
+    url: str, prompt: str, max_tokens: int, *, client: ServerClient | None = None
 ) -> dict:
     """Count `prompt` on the server and compare with its per-slot context."""
-    if max_tokens < 0:
-        raise ValueError("max_tokens must be >= 0")
-    client = client or ServerClient(url, api_key=api_key)
+    client = client or ServerClient(url)
     n_ctx = client.per_slot_context()
     prompt_tokens, exact = client.count_tokens(prompt)
     return fit_report(prompt_tokens, max_tokens, n_ctx, exact)

@@ -1,17 +1,12 @@
-"""Exceptions of the Python core, each carrying the suite's exit code.
-
-The numbers come from the one table both languages read, exit_codes.sh next to this
-file (scripts/lib/common.sh sources it), so a script calling `gpt-oss-py` can pass its
-exit status straight through.
-"""
+"""Exceptions of the Python core, each carrying the suite's exit code from exit_codes.sh
+(the one table, which scripts/lib/common.sh sources too)."""
 
 from __future__ import annotations
 
 import os
 
-# No click here: the Harmony request path (local-infer.sh) imports this module and must
-# not pay click's ~24 ms import. The click face (cli.py) turns a SuiteError into its
-# message and exit code.
+# No click here: the Harmony path (local-infer.sh) imports this module and must not pay
+# click's ~24 ms import; cli.py turns a SuiteError into its message and exit code.
 
 TABLE_FILE = os.path.join(os.path.dirname(__file__), "exit_codes.sh")
 
@@ -55,8 +50,7 @@ class InputError(SuiteError):
 
 
 def ipv6_refused(name: str, host: str) -> InputError:
-    """The suite is IPv4 by design (curl -4): `ipv6_refused` in scripts/lib/common.sh, the
-    same words (tests/py/test_rules.py)."""
+    """The suite is IPv4 by design (curl -4): the words of common.sh's `ipv6_refused`."""
     return InputError(
         f"{name} is an IPv6 address ('{host}'); the suite speaks IPv4 only: use 127.0.0.1"
         " (this machine) or 0.0.0.0 (every interface)"
@@ -97,9 +91,7 @@ class ContextOverflow(ContextError):
         self, reason: str, prompt_tokens: int | None, n_ctx: int | None, detail: str
     ) -> None:
         super().__init__(detail)
-        self.reason, self.prompt_tokens, self.n_ctx, self.detail = (
-            reason,
-            prompt_tokens,
-            n_ctx,
-            detail,
-        )
+        self.reason = reason
+        self.prompt_tokens = prompt_tokens
+        self.n_ctx = n_ctx
+        self.detail = detail

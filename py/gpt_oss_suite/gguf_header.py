@@ -13,13 +13,12 @@ The layout (GGUF v2 and v3, little- or big-endian; llama.cpp no longer loads v1)
     padding to `general.alignment` (default 32), then the tensor data
 
 A string is a uint64 length and UTF-8 bytes; an array is a uint32 item type, a uint64
-count and the items. A model split by gguf-split is `NAME-00001-of-0000M.gguf` ...
-`NAME-0000M-of-0000M.gguf`, each part a GGUF file of its own (the first holds the model's
-metadata, every part `split.no`, `split.count` and its own tensors).
+count and the items. Each part of a split model (split_parts) is a GGUF file of its own.
 """
 
 from __future__ import annotations
 
+import math
 import mmap
 import os
 import re
@@ -32,22 +31,10 @@ DEFAULT_ALIGNMENT = 32
 # their item type and length: every caller needs the scalars, none the vocabulary.
 MAX_ARRAY_ITEMS = 1024
 
-# GGUF value types: id -> (name, struct format or None for string/array).
-_VALUE_TYPES = {
-    0: ("uint8", "B"),
-    1: ("int8", "b"),
-    2: ("uint16", "H"),
-    3: ("int16", "h"),
-    4: ("uint32", "I"),
-    5: ("int32", "i"),
-    6: ("float32", "f"),
-    7: ("bool", "?"),
-    8: ("string", None),
-    9: ("array", None),
-    10: ("uint64", "Q"),
-    11: ("int64", "q"),
-    12: ("float64", "d"),
-}
+# GGUF value types in id order (0-12): name and struct format (None: string, array).
+_TYPE_NAMES = "uint8 int8 uint16 int16 uint32 int32 float32 bool string array uint64 int64 float64"
+_TYPE_FORMATS = ("B", "b", "H", "h", "I", "i", "f", "?", None, None, "Q", "q", "d")
+_VALUE_TYPES = dict(enumerate(zip(_TYPE_NAMES.split(), _TYPE_FORMATS)))
 _STRING, _ARRAY = 8, 9
 
 # ggml tensor types: id -> (name, elements per block, bytes per block); ggml.h / ggml.c.
@@ -158,10 +145,7 @@ class TensorInfo:
         if self.ggml_type not in GGML_TYPES:
             return None
         _, block, size = GGML_TYPES[self.ggml_type]
-        elements = 1
-        for dim in self.shape:
-            elements *= dim
-        return elements // block * size
+        return math.prod(self.shape) // block * size
 
 
 @dataclass
@@ -269,8 +253,7 @@ def read_header(path: str | os.PathLike, tensors: bool = True) -> Header:
     with open(name, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         if size < 24:
-            head = handle.read(8)
-            _byte_order(head, name)  # the better message when the magic is wrong
+            _byte_order(handle.read(8), name)  # the better message when the magic is wrong
             raise GGUFError(f"{name}: truncated: {size} bytes, less than a GGUF header")
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as buffer:
             return _parse(buffer, name, size, tensors)
@@ -310,20 +293,16 @@ def _parse(buffer, name: str, size: int, with_tensors: bool) -> Header:
 
 
 def read_metadata(path: str | os.PathLike) -> dict:
-    """The metadata of a GGUF file as {key: value}, plus "GGUF.tensor_count".
-
-    Values are ints, floats, bools, strings, lists (arrays up to MAX_ARRAY_ITEMS items)
-    or ArraySummary (longer arrays). The architecture's own keys come as written, e.g.
-    for gpt-oss: gpt-oss.block_count, gpt-oss.context_length, gpt-oss.embedding_length,
-    gpt-oss.attention.head_count_kv, gpt-oss.attention.key_length,
-    gpt-oss.attention.value_length, gpt-oss.attention.sliding_window.
-    Raises GGUFError (not GGUF, truncated, corrupt) or OSError (unreadable)."""
+    """The metadata of a GGUF file as {key: value} (keys as written, e.g.
+    gpt-oss.block_count), plus "GGUF.tensor_count"; arrays over MAX_ARRAY_ITEMS items as
+    ArraySummary. Raises GGUFError (not GGUF, truncated, corrupt) or OSError (unreadable)."""
     return read_header(path, tensors=False).metadata
 
 
 def split_parts(path: str | os.PathLike) -> list[str]:
     """Every part of the model `path` belongs to, in order: for `NAME-0000N-of-0000M.gguf`
-    the M names NAME-00001-of-0000M.gguf ... (present or not); otherwise [path]."""
+    (gguf-split) the M names NAME-00001-of-0000M.gguf ... (present or not; the first holds
+    the model's metadata); otherwise [path]."""
     name = os.fspath(path)
     directory, base = os.path.split(name)
     match = SPLIT_NAME.match(base)

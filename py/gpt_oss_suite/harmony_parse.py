@@ -51,25 +51,20 @@ def _empty_result() -> dict:
     }
 
 
+def _take(pattern: str | re.Pattern, text: str) -> tuple[str | None, str]:
+    """The first group of `pattern`'s first match in `text`, and `text` without the match."""
+    found = re.search(pattern, text)
+    if not found:
+        return None, text
+    return found.group(1), text[: found.start()] + text[found.end() :]
+
+
 def _parse_header(header: str) -> dict:
     """Split a header like ` to=functions.f<|channel|>commentary json` into its parts."""
-    role = None
-    text = header
-    match = re.match(r"^\s*([A-Za-z_][\w.\-]*)(?=\s|<\||$)", text)
-    if match and not match.group(1).startswith("to="):
-        role = match.group(1)
-        text = text[match.end() :]
+    role, text = _take(r"^\s*([A-Za-z_][\w.\-]*)(?=\s|<\||$)", header)  # a word, never `to=`
+    recipient, text = _take(_RECIPIENT, text)
+    content_type, text = _take(r"<\|constrain\|>\s*([^\s<]+)", text)
     channel = None
-    content_type = None
-    recipient = None
-    found = _RECIPIENT.search(text)
-    if found:
-        recipient = found.group(1)
-        text = text[: found.start()] + text[found.end() :]
-    constrain = re.search(r"<\|constrain\|>\s*([^\s<]+)", text)
-    if constrain:
-        content_type = constrain.group(1)
-        text = text[: constrain.start()] + text[constrain.end() :]
     found = re.search(r"<\|channel\|>\s*([^\s<]+)", text)
     if found:
         channel = found.group(1)
@@ -82,48 +77,32 @@ def _parse_header(header: str) -> dict:
 def _split_messages(text: str) -> list[dict]:
     """Cut raw Harmony text into messages; the first one continues `<|start|>assistant`."""
     messages: list[dict] = []
-    pieces = re.split(r"<\|start\|>", text)
-    for index, piece in enumerate(pieces):
-        if index == 0 and piece == "" and len(pieces) > 1:
-            continue
-        implied_role = index == 0
+    for index, piece in enumerate(re.split(r"<\|start\|>", text)):
         if "<|message|>" not in piece:
             if not piece.strip():
                 continue
-            if implied_role and not _SPECIAL.search(piece):
+            if index == 0 and not _SPECIAL.search(piece):
                 # Text before any header: a plain answer.
-                messages.append(_message("assistant", "final", None, None, piece, None))
+                messages.append(_message("assistant", "final", None, content=piece))
             else:
                 header = _parse_header(piece)
                 role = header["role"] or "assistant"
-                messages.append(
-                    _message(role, header["channel"], header["recipient"], None, None, None)
-                )
+                messages.append(_message(role, header["channel"], header["recipient"]))
             continue
         header_text, body = piece.split("<|message|>", 1)
         header = _parse_header(header_text)
-        role = "assistant" if implied_role and header["role"] in (None, "assistant") else None
-        role = role or header["role"] or "assistant"
         terminated_by = None
         found = re.search(r"<\|(end|return|call)\|>", body)
         if found:
             terminated_by = _TERMINATORS[found.group(1)]
             body = body[: found.start()]
         body = _SPECIAL.sub("", body) if "<|" in body else body
-        messages.append(
-            _message(
-                role,
-                header["channel"],
-                header["recipient"],
-                header["content_type"],
-                body,
-                terminated_by,
-            )
-        )
+        role = header["role"] or "assistant"
+        messages.append({**header, "role": role, "content": body, "terminated_by": terminated_by})
     return messages
 
 
-def _message(role, channel, recipient, content_type, content, terminated_by) -> dict:  # noqa: ANN001
+def _message(role, channel, recipient, content_type=None, content=None, terminated_by=None):
     return {
         "role": role,
         "channel": channel,
@@ -179,13 +158,7 @@ def _parse_stripped(text: str, result: dict) -> None:
             result["analysis"] = _joined(result["analysis"], content)
         else:
             result["commentary"] = _joined(result["commentary"], content)
-        result["messages"].append(_message("assistant", channel, None, None, content, None))
-
-
-def _tool_name(recipient: str) -> str:
-    """`functions.get_weather` -> `get_weather`; other recipients (browser.search) as is."""
-    prefix = "functions."
-    return recipient[len(prefix) :] if recipient.startswith(prefix) else recipient
+        result["messages"].append(_message("assistant", channel, None, content=content))
 
 
 def _joined(existing: str, more: str) -> str:
@@ -197,7 +170,7 @@ def parse_completion(text: str, stop_type: str | None = None) -> dict:
     result = _empty_result()
     if not _SPECIAL.search(text) and _looks_stripped(text):
         _parse_stripped(text, result)
-        _finish(result, None, stop_type)
+        _finish(result, stop_type)
         return result
     messages = _split_messages(text)
     kept = []
@@ -213,7 +186,7 @@ def parse_completion(text: str, stop_type: str | None = None) -> dict:
         if recipient and recipient != "assistant":
             if content is None:
                 continue
-            name = _tool_name(recipient)
+            name = recipient.removeprefix("functions.")  # browser.search stays as it is
             call = tool_call_from_text(name, content, recipient)
             call["content_type"] = message["content_type"]
             if not call["valid"]:
@@ -228,21 +201,19 @@ def parse_completion(text: str, stop_type: str | None = None) -> dict:
         else:
             result["final"] += content
     result["messages"] = kept
-    _finish(result, kept[-1] if kept else None, stop_type)
+    _finish(result, stop_type)
     return result
 
 
-def _finish(result: dict, last: dict | None, stop_type: str | None) -> None:
+def _finish(result: dict, stop_type: str | None) -> None:
     """Set `stop` and `complete` from the last message and the server's stop type."""
-    if last is None and not result["messages"]:
+    if not result["messages"]:
         result["stop"] = stop_type or "incomplete"
         result["warnings"].append("the reply is empty")
         return
-    last = last or result["messages"][-1]
+    last = result["messages"][-1]
     is_call = bool(last["recipient"] and last["recipient"] != "assistant")
-    terminated = last["terminated_by"]
-    if last["content"] is None:
-        terminated = None  # a header cut off before <|message|>
+    terminated = last["terminated_by"]  # None too for a header cut off before <|message|>
     if terminated:
         stop = {"<|return|>": "return", "<|call|>": "call", "<|end|>": "end"}[terminated]
     elif stop_type in ("eos", "word", "stop"):
@@ -327,10 +298,8 @@ def parse_openai_chat(reply: Mapping[str, Any]) -> dict:
         result["warnings"].append("the reply was cut off (finish_reason length)")
     if "<|channel|>" in result["final"]:
         result["warnings"].append("the content still holds Harmony tokens; parse it raw")
-    result["messages"] = [
-        _message("assistant", "analysis", None, None, result["analysis"], None),
-        _message("assistant", "final", None, None, result["final"], None),
-    ]
+    channels = ("analysis", "final")
+    result["messages"] = [_message("assistant", c, None, content=result[c]) for c in channels]
     return result
 
 

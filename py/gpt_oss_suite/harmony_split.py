@@ -1,14 +1,11 @@
-"""Where the Harmony path's time goes: a reusable measurement (make bench, gpt-oss-tune.sh).
+"""Where the Harmony path's time goes (`gpt-oss-py bench harmony-split`, make bench).
 
-The Harmony path of local-infer.sh is one Python process per call. Its cost over the raw
-path splits into: interpreter start-up, the imports of the path's modules, each HTTP call
-(`/props` for the per-slot context, `/tokenize` when the byte bound does not settle the
-context check, the `/completion` itself), rendering the prompt and parsing the reply.
-The prompt is the server's own rendering (`/apply-template`, timed as `apply_template_ms`)
-when it is a Harmony prompt, as local-infer.sh sends it; else harmony.py's (`render_ms`,
-timed either way). Start-up and imports are timed as whole processes (`python -E -S`, as
-local-infer.sh runs it); the rest in one process with the suite's own functions, against
-a running server. Every figure is the median of `runs`.
+local-infer.sh's Harmony path is one Python process per call. Start-up and the path's
+imports are timed as whole `python -E -S` processes (as local-infer.sh runs it); in one
+process against a running server: harmony.py's rendering (`render_ms`) and the server's
+(`/apply-template`, used when it is Harmony, as local-infer.sh does), `/props` (per-slot
+context), `/tokenize` (when the byte bound does not settle the context check), the
+`/completion` and the parse. Every figure is the median of `runs`.
 """
 
 from __future__ import annotations
@@ -31,15 +28,6 @@ PATH_MODULES = (
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _process_ms(code: str, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-E", "-S", "-c", code], check=True)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
 def _timed(call, runs: int) -> tuple[float, object]:  # noqa: ANN001 - any callable
     times, value = [], None
     for _ in range(runs):
@@ -47,6 +35,12 @@ def _timed(call, runs: int) -> tuple[float, object]:  # noqa: ANN001 - any calla
         value = call()
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times), value
+
+
+def _process_ms(code: str, runs: int) -> float:
+    return _timed(
+        lambda: subprocess.run([sys.executable, "-E", "-S", "-c", code], check=True), runs
+    )[0]
 
 
 def measure(
@@ -58,14 +52,9 @@ def measure(
     from .workspace_tools import TOOL_SPECS
 
     startup = _process_ms("pass", runs)
-    imports = (
-        _process_ms(
-            f"import sys; sys.path.insert(0, {PACKAGE_DIR!r}); "
-            + "; ".join(f"import {name}" for name in PATH_MODULES),
-            runs,
-        )
-        - startup
-    )
+    code = [f"import sys; sys.path.insert(0, {PACKAGE_DIR!r})"]
+    code += [f"import {name}" for name in PATH_MODULES]
+    imports = _process_ms("; ".join(code), runs) - startup
     messages = [{"role": "user", "content": prompt}]
     spec = TOOL_SPECS if tools else None
     render_ms, text = _timed(lambda: harmony.render_prompt(messages, spec), runs)

@@ -4,14 +4,11 @@
 Why not `requests` or `http.client`: the Harmony path of local-infer.sh starts a Python
 process per call, and on these machines `import requests` costs ~100 ms and
 `import http.client` ~40 ms; even `socket` builds its enums at import (a third of
-Python's own start-up), so plain http:// uses the C module `_socket` underneath it and
-only https:// imports `socket` and `ssl`. What a JSON API on loopback
-needs of HTTP/1.1 is small: one request per connection (`Connection: close`), a body
-framed by Content-Length, chunked encoding or the end of the connection. `https://` URLs
-work too (ssl is imported only for them).
-
-Time limits are *total*: a `Deadline` given to a request bounds connect, send and every
-read together, so a server that trickles one byte at a time cannot stretch it.
+Python's own start-up), so plain http:// uses the C module `_socket` and only https://
+imports `socket` and `ssl`. A JSON API on loopback needs little of HTTP/1.1: one request
+per connection (`Connection: close`), a body framed by Content-Length, chunked encoding
+or the end of the connection. Time limits are *total* (`Deadline`: connect, send and
+every read together), so a server that trickles one byte at a time cannot stretch them.
 """
 
 from __future__ import annotations
@@ -54,10 +51,8 @@ class Deadline:
         self.end = time.monotonic() + self.seconds if self.seconds else None
 
     def remaining(self) -> float | None:
-        """Seconds left (at least a hair above 0 while not expired); None without a limit."""
-        if self.end is None:
-            return None
-        return self.end - time.monotonic()
+        """Seconds left (<= 0 once expired); None without a limit."""
+        return None if self.end is None else self.end - time.monotonic()
 
     def expired(self) -> bool:
         left = self.remaining()
@@ -137,19 +132,15 @@ class _Connection:
             block = self.sock.recv(READ_BLOCK)
         except _socket.timeout:  # TimeoutError since Python 3.10
             raise _Timeout() from None
-        if not block:
-            return False
         self.buffer += block
-        return True
+        return bool(block)
 
     def readline(self) -> bytes:
-        while True:
-            end = self.buffer.find(b"\n")
-            if end >= 0:
-                line, self.buffer = self.buffer[: end + 1], self.buffer[end + 1 :]
-                return line
+        while (end := self.buffer.find(b"\n")) < 0:
             if not self._fill():
                 raise _Dropped()
+        line, self.buffer = self.buffer[: end + 1], self.buffer[end + 1 :]
+        return line
 
     def read_exact(self, size: int) -> bytes:
         parts = []
@@ -162,10 +153,7 @@ class _Connection:
         return b"".join(parts)
 
     def read_rest(self) -> Iterator[bytes]:
-        if self.buffer:
-            yield self.buffer
-            self.buffer = b""
-        while self._fill():
+        while self.buffer or self._fill():
             yield self.buffer
             self.buffer = b""
 
@@ -189,7 +177,7 @@ class Reply:
 
 class HttpClient:
     """Requests to one server URL. `timeout` is the total limit of one call (None = none)
-    unless a shared `deadline` is given; `what` names the limit in messages."""
+    unless a shared `deadline` is given."""
 
     def __init__(
         self,
@@ -197,7 +185,6 @@ class HttpClient:
         api_key: str | None = None,
         timeout: float | None = None,
         deadline: Deadline | None = None,
-        what: str = "--timeout",
     ) -> None:
         self.url = url.rstrip("/")
         head = self.url.partition("://")[2]
@@ -210,7 +197,6 @@ class HttpClient:
         self.api_key = api_key or None
         self.timeout = Deadline(timeout).seconds  # checked as a Deadline's: ≤ UINT_MAX
         self.deadline = deadline
-        self.what = what
 
     # ------------------------------------------------------------------ one exchange
 
@@ -243,10 +229,7 @@ class HttpClient:
                 raise ServerError(f"not an HTTP reply: {status_line[:100]!r}")
             status = int(parts[1])
             headers: dict[str, str] = {}
-            while True:
-                line = conn.readline().rstrip(b"\r\n")
-                if not line:
-                    break
+            while line := conn.readline().rstrip(b"\r\n"):
                 name, _, value = line.partition(b":")
                 headers[name.decode("latin-1").strip().lower()] = value.decode("latin-1").strip()
             if not 100 <= status < 200:
@@ -267,11 +250,8 @@ class HttpClient:
                 yield conn.read_exact(size)
                 conn.read_exact(2)
         elif "content-length" in headers:
-            left = int(headers["content-length"])
-            while left > 0:
-                piece = conn.read_exact(min(left, READ_BLOCK))
-                left -= len(piece)
-                yield piece
+            for left in range(int(headers["content-length"]), 0, -READ_BLOCK):
+                yield conn.read_exact(min(left, READ_BLOCK))
         else:
             yield from conn.read_rest()
 
@@ -315,17 +295,13 @@ class HttpClient:
 
     def _timeout_error(self) -> SuiteError:
         limit = self.deadline.seconds if self.deadline else self.timeout
-        within = f"within {limit:g}s ({self.what})" if limit else "(the system's limit ran out)"
+        within = f"within {limit:g}s (--timeout)" if limit else "(the system's limit ran out)"
         return SuiteError(f"no complete reply from {self.url} {within}", FAIL_TIMEOUT)
 
     # ------------------------------------------------------------------ the API
 
-    def request(self, method: str, path: str, body: Any = None) -> Reply:
-        """One request; the reply whatever its status (errors only for the transport)."""
-        return self._exchange(method, path, body, None)
-
     def json(self, method: str, path: str, body: Any = None, allow_404: bool = False) -> Any:
-        """One request whose 200 reply is JSON; any other status raises (see raise_for)."""
+        """One request whose 200 reply is JSON; any other status raises (error_for)."""
         reply = self._exchange(method, path, body, None)
         if reply.status == 404 and allow_404:
             return None
@@ -340,10 +316,7 @@ class HttpClient:
 
     def stream(self, path: str, body: Any, on_event: Callable[[Any], None]) -> Any:
         """POST with `stream: true`; each SSE `data:` event, decoded, goes to on_event.
-
-        Returns the last event. A stream that carried no event, or a reply that is not
-        an event stream, is a ServerError; a non-200 status raises as in `json`.
-        """
+        Returns the last; a stream without events or an end is a ServerError."""
         state = {"last": None, "done": False}
 
         def on_line(line: bytes) -> None:
@@ -390,20 +363,17 @@ class HttpClient:
         if isinstance(error, str):
             error = {"message": error}
         error = error if isinstance(error, dict) else {}
+        # One line on stderr, as scripts/lib/request_errors.sh's server_message: a proxy's
+        # plain-text page or a multi-line message gives its first line.
         message = str(error.get("message") or reply.text().strip()[:200] or "no body")
+        message = message.strip().partition("\n")[0]
         status = reply.status
         if status == 503:
             return LoadingError(f"the server at {self.url} is still loading the model (HTTP 503)")
         if status == 401:
-            if self.api_key:
-                return ServerError(
-                    f"the server at {self.url} rejected GPT_OSS_API_KEY (HTTP 401: {message})",
-                    FAIL_HTTP,
-                )
+            why = "rejected" if self.api_key else "needs an API key: set"
             return ServerError(
-                f"the server at {self.url} needs an API key: set GPT_OSS_API_KEY "
-                f"(HTTP 401: {message})",
-                FAIL_HTTP,
+                f"the server at {self.url} {why} GPT_OSS_API_KEY (HTTP 401: {message})", FAIL_HTTP
             )
         overflow = context_overflow(status, error, message)
         if overflow is not None:

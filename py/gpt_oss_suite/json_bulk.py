@@ -1,15 +1,11 @@
 """Big prompts and big replies for the Bash request paths, in linear time.
 
-gpt-oss-query.sh and local-infer.sh --raw build and read JSON in pure Bash
-(scripts/lib/json.sh): no process to start, which keeps a short request within a few
-percent of bare curl. Bash's string passes are not linear, though (a 4 MB prompt took
-17 s, a 50 MB reply 15-30 s and ~0.7 GB), so from BULK_PROMPT_BYTES of prompt and
-BULK_BYTES of reply on (scripts/lib/request.sh) the scripts hand the work to this
-module, run by the suite's interpreter without site-packages (~10 ms to start): Python's
-C JSON codec escapes and reads in one linear pass, and output is written in pieces, so
-memory stays a small multiple of the input.
+Bash's string passes are not linear, so from BULK_PROMPT_BYTES of prompt and BULK_BYTES
+of reply on, scripts/lib/request.sh (which says why, with its measurements) hands the
+JSON work to this module: Python's C JSON codec escapes and reads in one linear pass, and
+output is written in pieces, so memory stays a small multiple of the input.
 Standard library only; typing and argparse are not imported (they would double the
-start-up that decides where the threshold lies).
+start-up, ~10 ms without site-packages, that decides where the threshold lies).
 
 It gives what json.sh gives, byte for byte:
 - escaping: `\\"`, `\\\\`, the short escapes `\\b \\t \\n \\f \\r`, `\\u00xx` (lower case) for
@@ -22,10 +18,9 @@ Commands (the Bash side is scripts/lib/request.sh):
   escape [--head-fd N] [--prefix P] [--suffix S] [--keep-newline]
       stdout = P + the JSON string body of the prompt + S. The prompt is the bytes on fd N
       (a here-string: its last newline is not part of them) followed by stdin, with one
-      trailing newline dropped (the scripts' rule for stdin) unless --keep-newline.
-      Written a piece at a time (escape_stream). Exit 2, printing nothing, when the
-      prompt is empty; 3 when it is not UTF-8, its output then to be thrown away (the
-      suite refuses such prompts; escape() itself passes any bytes through).
+      trailing newline dropped (the scripts' rule for stdin) unless --keep-newline. Exit
+      2, printing nothing, when the prompt is empty; 3 when it is not UTF-8, its output
+      then to be thrown away (the suite refuses such prompts; escape() passes any bytes).
   reply [--head-fd N] [--text-key KEY] [--print-fd N] [--raw-fd N] [--json-text-file F]
       Reads what curl wrote for `-w '\\n%{http_code} %{errormsg}'` (head, then stdin):
       the body, a newline, the status line. stdout: the status line, then `text` or
@@ -76,16 +71,14 @@ def _reading() -> None:
 
 
 def escape(data: bytes | bytearray) -> bytes:
-    """The JSON string body (no quotes) of `data`, as json.sh's json_escape_to writes it.
-
-    The C encoder behind json.dumps(ensure_ascii=False) escapes exactly `"`, `\\` and
-    U+0000-U+001F, with the short forms where JSON has them and `\\u00xx` otherwise, as
-    json.sh does (~20 ms for 4 MB; bytes.replace passes take twice that). Bytes that are
-    not UTF-8 travel as lone surrogates U+DC80-U+DCFF and come back unchanged; NUL bytes
-    are dropped (Bash cannot hold them). Importing _json, not json, spares re."""
+    """The JSON string body (no quotes) of `data`, as json.sh's json_escape_to writes it:
+    the C encoder behind json.dumps(ensure_ascii=False) escapes exactly `"`, `\\` and
+    U+0000-U+001F as json.sh does (~20 ms for 4 MB; bytes.replace passes take twice that).
+    Bytes that are not UTF-8 travel as lone surrogates U+DC80-U+DCFF and come back as is."""
     if b"\0" in data:
         data = data.replace(b"\0", b"")
-    return escape_text(data.decode("utf-8", "surrogateescape"))
+    text = data.decode("utf-8", "surrogateescape")
+    return _encode_basestring()(text)[1:-1].encode("utf-8", "surrogateescape")
 
 
 def _encode_basestring() -> Callable[[str], str]:
@@ -95,11 +88,6 @@ def _encode_basestring() -> Callable[[str], str]:
     except ImportError:  # not CPython
         from json.encoder import py_encode_basestring as encode_basestring
     return encode_basestring
-
-
-def escape_text(text: str) -> bytes:
-    """escape() of a text already decoded (surrogateescape for bytes that were not UTF-8)."""
-    return _encode_basestring()(text)[1:-1].encode("utf-8", "surrogateescape")
 
 
 # ------------------------------------------------------------------ reading
@@ -144,19 +132,13 @@ class Decoded:
         except UnicodeEncodeError:
             pass
         if self.raw_bytes_inside:
-            text = _NOT_ESCAPED_BYTE.sub("\ufffd", text)
-            return text.encode("utf-8", "surrogateescape")
+            return _NOT_ESCAPED_BYTE.sub("\ufffd", text).encode("utf-8", "surrogateescape")
         return _LONE_SURROGATE.sub("\ufffd", text).encode("utf-8")
 
     def text_pieces(self, text: str) -> Iterator[bytes]:
         """to_bytes(text), in pieces (it works per character)."""
         for start in range(0, len(text), CHUNK):
             yield self.to_bytes(text[start : start + CHUNK])
-
-    def escaped_pieces(self, text: str) -> Iterator[bytes]:
-        """escape(to_bytes(text)), in pieces: what json.sh would write for the text."""
-        for piece in self.text_pieces(text):
-            yield escape(piece)
 
 
 def find_text(value: Any, key: str) -> str | None:
@@ -187,48 +169,32 @@ def skeleton(value: Any, key: str) -> Any:
     return walk(value, [])
 
 
-def split_status(data: bytearray) -> bytes:
-    """The status line curl wrote last (`-w '\\n%{http_code} %{errormsg}'`), cut off
-    `data` in place, which keeps the body."""
-    cut = data.rfind(b"\n")
-    status = bytes(data[cut + 1 :])
-    del data[max(cut, 0) :]
-    return status
-
-
-def http_ok(status: bytes) -> bool:
-    """HTTP 200 and no curl error (a reply cut by --max-time says `200 Operation...`)."""
-    code, _, error = status.partition(b" ")
-    return code == b"200" and not error.strip()
-
-
-def _open_fd(fd: int | None) -> BinaryIO | None:
-    return None if fd is None else os.fdopen(fd, "wb", closefd=False)
-
-
 def read_reply(body: bytearray, key: str, print_to, raw_to, json_text_file) -> bytes:
     """What `reply` prints on stdout; writes the text where asked (see the module doc).
     `body` is curl's output, emptied on the way."""
-    status = split_status(body)
-    ok = http_ok(status)
+    cut = body.rfind(b"\n")  # the status line curl wrote last, cut off the body
+    status = bytes(body[cut + 1 :])
+    del body[max(cut, 0) :]
+    code, _, error = status.partition(b" ")
+    ok = code == b"200" and not error.strip()  # a reply cut by --max-time: `200 Operation...`
     if raw_to is not None and ok:
         raw_to.write(body)
         raw_to.write(b"\n")
         raw_to.flush()
-    found = "no-text"
     first = bytes(body[:KEEP])
     try:
         doc = Decoded(body)
     except ValueError:
-        return status + b"\n" + found.encode() + b"\n" + first
-    if not isinstance(doc.value, dict):
-        return status + b"\n" + found.encode() + b"\n" + first
+        doc = None
+    if doc is None or not isinstance(doc.value, dict):
+        return status + b"\nno-text\n" + first
     text = find_text(doc.value, key)
     small = doc.to_bytes(
         json.dumps(skeleton(doc.value, key), ensure_ascii=False, separators=(",", ":"))
     )
+    found = b"no-text"
     if text is not None:
-        found = "text"
+        found = b"text"
         if ok and print_to is not None:
             last = b""
             for piece in doc.text_pieces(text):
@@ -239,8 +205,8 @@ def read_reply(body: bytearray, key: str, print_to, raw_to, json_text_file) -> b
             print_to.flush()
         if ok and json_text_file:
             with open(json_text_file, "wb") as out:
-                out.writelines(doc.escaped_pieces(text))
-    return status + b"\n" + found.encode() + b"\n" + small
+                out.writelines(escape(piece) for piece in doc.text_pieces(text))
+    return status + b"\n" + found + b"\n" + small
 
 
 def _lines(fd: int) -> Iterator[list[bytes]]:
@@ -356,16 +322,20 @@ def read_sse(batches: Iterator[list[bytes]], key: str, print_to, json_text_file)
 
 # ------------------------------------------------------------------ command line
 
+
+def _fd_out(fd: str) -> BinaryIO:
+    return os.fdopen(int(fd), "wb", closefd=False)
+
+
+def _bytes(arg: str) -> bytes:  # an argument's bytes as Bash passed them
+    return arg.encode("utf-8", "surrogateescape")
+
+
+_TEXT_OPTIONS = {"--text-key": str, "--print-fd": _fd_out, "--json-text-file": str}
 _OPTIONS = {
-    "escape": {"--head-fd": int, "--prefix": str, "--suffix": str, "--keep-newline": bool},
-    "reply": {
-        "--head-fd": int,
-        "--text-key": str,
-        "--print-fd": int,
-        "--raw-fd": int,
-        "--json-text-file": str,
-    },
-    "sse": {"--text-key": str, "--print-fd": int, "--json-text-file": str},
+    "escape": {"--head-fd": int, "--prefix": _bytes, "--suffix": _bytes, "--keep-newline": bool},
+    "reply": {"--head-fd": int, "--raw-fd": _fd_out, **_TEXT_OPTIONS},
+    "sse": _TEXT_OPTIONS,
 }
 
 
@@ -374,7 +344,7 @@ def parse_args(argv: list[str]) -> tuple[str, dict[str, Any]]:
     if not argv or argv[0] not in _OPTIONS:
         raise SystemExit(f"json_bulk: usage: json_bulk {{{','.join(_OPTIONS)}}} [options]")
     command, known = argv[0], _OPTIONS[argv[0]]
-    values: dict[str, Any] = {"text_key": "content"}
+    values: dict[str, Any] = {"text_key": "content", "prefix": b"", "suffix": b""}
     rest = argv[1:]
     while rest:
         name = rest.pop(0)
@@ -385,26 +355,12 @@ def parse_args(argv: list[str]) -> tuple[str, dict[str, Any]]:
     return command, values
 
 
-def _read_input(head_fd: int | None) -> bytearray:
-    """The bytes on fd `head_fd` (a here-string: its last newline is not theirs), then
-    stdin, in one buffer that grows without a second copy."""
-    data = bytearray()
-    if head_fd is not None:
-        with os.fdopen(head_fd, "rb") as stream:
-            data += stream.read()
-        if data.endswith(b"\n"):
-            del data[-1:]
-    stdin = sys.stdin.buffer
-    while chunk := stdin.read(1 << 20):
-        data += chunk
-    return data
-
-
 PIECE = 1 << 16  # bytes per escaping step: small enough that its buffers are reused
 
 
 def _input_pieces(head_fd: int | None) -> Iterator[bytes]:
-    """What _read_input reads, as pieces of at most PIECE bytes (the head whole)."""
+    """The bytes on fd `head_fd` (a here-string: its last newline is not theirs), whole,
+    then stdin's in pieces of at most PIECE bytes."""
     if head_fd is not None:
         with os.fdopen(head_fd, "rb") as stream:
             head = stream.read()
@@ -417,13 +373,10 @@ def _input_pieces(head_fd: int | None) -> Iterator[bytes]:
 def escape_stream(
     pieces: Iterable[bytes], out: BinaryIO, prefix: bytes, suffix: bytes, keep_newline: bool
 ) -> int:
-    """The `escape` command: `prefix`, the JSON string body of the prompt (the `pieces`
-    in order, NUL bytes dropped, one trailing newline too unless `keep_newline`),
-    `suffix` to `out`, a piece at a time: a 4 MB prompt read whole, decoded, escaped,
-    sliced and encoded was five 4 MB buffers, each page of them a fault, and half the
-    time this takes. Returns 0; 2 when the prompt is empty, 3 when it is not UTF-8 (a
-    sequence cut between two pieces is joined by the incremental decoder). On 2 and 3
-    part of the output may have been written: the caller discards it."""
+    """The `escape` command (see the module doc; NUL bytes dropped), a piece at a time: a
+    4 MB prompt read whole, decoded, escaped, sliced and encoded was five 4 MB buffers,
+    each page of them a fault, and half the time this takes. The incremental decoder
+    joins a UTF-8 sequence cut between two pieces. Returns the exit status."""
     decoder = codecs.getincrementaldecoder("utf-8")()  # strict: the suite refuses other bytes
     encode = _encode_basestring()
     started = False
@@ -441,9 +394,7 @@ def escape_stream(
             out.write(memoryview(encode(text).encode("utf-8"))[1:-1])  # no quotes
 
     try:
-        for piece in pieces:
-            if not piece:
-                continue
+        for piece in pieces:  # only the head may be empty, and it comes first
             if held:
                 write(held)
                 held = b""
@@ -462,33 +413,20 @@ def escape_stream(
 def main(argv: list[str] | None = None) -> int:
     command, opts = parse_args(sys.argv[1:] if argv is None else argv)
     stdout = sys.stdout.buffer
+    key, print_to, text_file = opts["text_key"], opts.get("print_fd"), opts.get("json_text_file")
     if command == "escape":
-        status = escape_stream(
-            _input_pieces(opts.get("head_fd")),
-            stdout,
-            opts.get("prefix", "").encode("utf-8", "surrogateescape"),
-            opts.get("suffix", "").encode("utf-8", "surrogateescape"),
-            keep_newline=bool(opts.get("keep_newline")),
-        )
+        pieces = _input_pieces(opts.get("head_fd"))
+        keep_newline = opts.get("keep_newline", False)
+        status = escape_stream(pieces, stdout, opts["prefix"], opts["suffix"], keep_newline)
         if status:
             return status
     elif command == "reply":
-        result = read_reply(
-            _read_input(opts.get("head_fd")),
-            opts["text_key"],
-            _open_fd(opts.get("print_fd")),
-            _open_fd(opts.get("raw_fd")),
-            opts.get("json_text_file"),
-        )
-        stdout.write(result)
+        body = bytearray()  # grows without a second copy
+        for piece in _input_pieces(opts.get("head_fd")):
+            body += piece
+        stdout.write(read_reply(body, key, print_to, opts.get("raw_fd"), text_file))
     else:
-        result = read_sse(
-            _lines(sys.stdin.fileno()),
-            opts["text_key"],
-            _open_fd(opts.get("print_fd")),
-            opts.get("json_text_file"),
-        )
-        stdout.write(result)
+        stdout.write(read_sse(_lines(sys.stdin.fileno()), key, print_to, text_file))
     stdout.flush()
     return 0
 

@@ -18,18 +18,13 @@ from __future__ import annotations
 
 import math
 
-# Bytes per element of each KV cache type llama-server accepts (-ctk/-ctv).
-TYPE_BYTES = {
-    "f32": 4.0,
-    "f16": 2.0,
-    "bf16": 2.0,
-    "q8_0": 34 / 32,
-    "q4_0": 18 / 32,
-    "q4_1": 20 / 32,
-    "iq4_nl": 18 / 32,
-    "q5_0": 22 / 32,
-    "q5_1": 24 / 32,
-}
+from .gguf_header import GGML_TYPES
+
+# Bytes per element of each KV cache type llama-server accepts (-ctk/-ctv), from ggml's
+# block sizes; the order is the one TUNED_KNOBS (scripts/lib/tuned.sh) lists them in.
+KV_TYPES = ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1")
+_BLOCK_BYTES = {name.lower(): size / block for name, block, size in GGML_TYPES.values()}
+TYPE_BYTES = {kv_type: _BLOCK_BYTES[kv_type] for kv_type in KV_TYPES}
 # Architectures whose sliding-window layers llama.cpp lays out by a fixed pattern: the
 # layer `il` is a window layer when il % period < period - 1 (gpt-oss: even layers).
 SWA_PERIOD = {"gpt-oss": 2}

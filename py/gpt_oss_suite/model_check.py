@@ -4,12 +4,8 @@
 readable, a GGUF file, its architecture and quant, every part present and complete
 (the tensor table says how big a whole file is, so a download cut short is caught), and
 whether the weights plausibly fit this machine's memory. `gpt-oss-fast.sh --check-model`
-runs it through `gpt-oss-py gguf check`.
-
-Memory: the suite loads the whole model into RAM (no mmap, the guide's first lesson), so
-the weights' bytes are compared with the machine's memory: more than all of it cannot
-work ("too_big", a problem); more than what is available now means paging or evicting
-other programs ("tight", a warning).
+runs it through `gpt-oss-py gguf check`. Memory: the suite loads the whole model into RAM
+(no mmap, the guide's first lesson), so the weights' bytes are compared with the machine's.
 """
 
 from __future__ import annotations
@@ -99,30 +95,28 @@ def _memory_verdict(size: int, memory: Memory) -> str:
 
 
 def check_model(path: str, memory: Memory | None = None) -> dict:
-    """The verdict on one model file (any part of a split model names the whole model).
-
-    Returns {"path", "ok", "problems", "warnings", "gguf_version", "architecture",
-    "name", "quant", "file_type", "tensor_count", "parts": [{"path", "present", "bytes",
-    "problem"}], "size_bytes", "memory": {"total_bytes", "available_bytes", "verdict"}};
-    verdict is fits, tight, too_big or unknown. `ok` is false when there is a problem.
-    """
+    """The verdict on one model file (any part of a split model names the whole model):
+    the report `gguf check --json` prints (docs/reference.md); `ok` is false when there is
+    a problem."""
     memory = memory or system_memory()
     parts, headers = [], []
     for part_path in split_parts(path):
         part, header = _part_report(part_path)
         parts.append(part)
         headers.append(header)
+    first = headers[0]
+    meta = first.metadata if first else {}
     report: dict = {
         "path": path,
         "ok": False,
-        "problems": [],
+        "problems": [f"{p['path']}: {p['problem']}" for p in parts if p["problem"]],
         "warnings": [],
-        "gguf_version": None,
-        "architecture": None,
-        "name": None,
-        "quant": None,
-        "file_type": None,
-        "tensor_count": None,
+        "gguf_version": first.version if first else None,
+        "architecture": meta.get("general.architecture"),
+        "name": meta.get("general.name"),
+        "quant": quant_of(first) if first else None,
+        "file_type": meta.get("general.file_type"),
+        "tensor_count": sum(len(h.tensors) for h in headers) if all(headers) else None,
         "parts": parts,
         "size_bytes": sum(p["bytes"] or 0 for p in parts),
         "memory": {
@@ -131,28 +125,15 @@ def check_model(path: str, memory: Memory | None = None) -> dict:
             "verdict": "unknown",
         },
     }
-    for part in parts:
-        if part["problem"]:
-            report["problems"].append(f"{part['path']}: {part['problem']}")
-    first = headers[0]
-    if first is not None:
-        meta = first.metadata
-        report["gguf_version"] = first.version
-        report["architecture"] = meta.get("general.architecture")
-        report["name"] = meta.get("general.name")
-        report["quant"] = quant_of(first)
-        report["file_type"] = meta.get("general.file_type")
-        if all(headers):
-            report["tensor_count"] = sum(len(h.tensors) for h in headers if h)
-        if not isinstance(report["architecture"], str):
-            report["problems"].append(f"{path}: no general.architecture: not a model file")
-        count = meta.get("split.count")
-        if isinstance(count, int) and count > 1 and len(parts) != count:
-            report["problems"].append(
-                f"{path}: the header says {count} split parts, but the file name is not "
-                "NAME-00001-of-NNNNN.gguf, so the other parts cannot be found"
-            )
-        _compare_name_and_header(report)
+    if first is not None and not isinstance(report["architecture"], str):
+        report["problems"].append(f"{path}: no general.architecture: not a model file")
+    count = meta.get("split.count")
+    if isinstance(count, int) and count > 1 and len(parts) != count:
+        report["problems"].append(
+            f"{path}: the header says {count} split parts, but the file name is not "
+            "NAME-00001-of-NNNNN.gguf, so the other parts cannot be found"
+        )
+    _compare_name_and_header(report)  # nothing to compare without a header (no quant)
     if report["architecture"] not in (None, "gpt-oss"):
         report["warnings"].append(
             f"architecture {report['architecture']}, not gpt-oss: the raw path works, "

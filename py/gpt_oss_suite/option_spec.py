@@ -25,8 +25,7 @@ What a header says, and how it is read:
              everything up to the closing parenthesis
   choices    a description that starts with "a or b" / "a, b or c" (lower-case words,
              each may carry a parenthesis): `--reasoning LEVEL  low, medium or high`
-  value kind for completion: choices, "gguf" (a FILE whose description says GGUF),
-             "file", "dir", "value" (anything else that takes one), or None (a switch)
+  value kind for completion: Option.value_kind
 """
 
 from __future__ import annotations
@@ -135,12 +134,11 @@ def _finish(option: Option, text: str) -> None:
 
 def parse_help(text: str, name: str | None = None) -> Spec:
     """The spec of a command from its --help text (or header_text of its script)."""
-    lines = text.splitlines()
     spec = Spec(name or "")
     in_usage = in_options = False
     current: Option | None = None
     pending = ""
-    for line in lines:
+    for line in text.splitlines():
         if m := re.match(r"^Usage:\s+(\S+)\s*(.*)$", line):
             spec.name = spec.name or m[1]
             in_usage = True
@@ -148,10 +146,10 @@ def parse_help(text: str, name: str | None = None) -> Spec:
             words = line.replace("Usage:", "", 1).split()
             if words and words[0] == spec.name:
                 spec.usage.append(" ".join(words))
-                for alt in (SUBCOMMAND.match(words[1]) if len(words) > 1 else None,):
-                    for word in alt["words"].split("|") if alt else []:
-                        if word != "options" and word not in spec.subcommands:
-                            spec.subcommands.append(word)
+                alt = SUBCOMMAND.match(words[1]) if len(words) > 1 else None
+                for word in alt["words"].split("|") if alt else []:
+                    if word != "options" and word not in spec.subcommands:
+                        spec.subcommands.append(word)
                 continue
             in_usage = False
         if m := re.match(r"^Summary:\s*(.*)$", line):
@@ -191,9 +189,5 @@ def read_spec(script: str | Path) -> Spec:
 
 def entrypoints(root: str | Path = SUITE_ROOT) -> list[Path]:
     """The suite's commands: scripts/*.sh with a `# Usage:` header, sorted by name."""
-    found = []
-    for path in sorted(Path(root, "scripts").glob("*.sh")):
-        head = path.read_text(encoding="utf-8").splitlines()[1:2]
-        if head and head[0].startswith("# Usage:"):
-            found.append(path)
-    return found
+    scripts = sorted(Path(root, "scripts").glob("*.sh"))
+    return [s for s in scripts if re.match(r".*\n# Usage:", s.read_text(encoding="utf-8"))]

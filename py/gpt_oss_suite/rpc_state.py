@@ -11,7 +11,6 @@ Standard library only; imported only on that error path.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -21,20 +20,16 @@ from urllib.parse import urlsplit
 PROBE_SECS = 1
 
 
-def state_dir() -> Path:
-    """The suite's state directory (scripts/lib/common.sh `state_dir`)."""
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local/state")
-    return Path(base) / "gpt-oss"
-
-
 def server_state_dir(url: str) -> Path:
-    """The state of the suite's server at `url`: one per port (lifecycle.sh `server_state_dir`)."""
+    """The state of the suite's server at `url`: one per port (lifecycle.sh `server_state_dir`
+    in common.sh `state_dir`)."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local/state")
     parts = urlsplit(url)
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         port = 0
-    return state_dir() / f"server-{port}"
+    return Path(base) / "gpt-oss" / f"server-{port}"
 
 
 def recorded_workers(url: str) -> list[str]:
@@ -53,19 +48,12 @@ def recorded_workers(url: str) -> list[str]:
 def held(address: str) -> bool:
     """This host holds an established connection to `host:port` (ss(8); False without it).
     A worker serves one client at a time, so a new connection would only wait."""
-    if not shutil.which("ss"):
-        return False
+    command = ["ss", "-Htn", "state", "established", "dst", address]
     try:
-        out = subprocess.run(
-            ["ss", "-Htn", "state", "established", "dst", address],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        ).stdout
+        run = subprocess.run(command, capture_output=True, text=True, timeout=5, check=False)
     except (OSError, subprocess.SubprocessError):
         return False
-    return bool(out.strip())
+    return bool(run.stdout.strip())
 
 
 def probe(address: str, secs: float = PROBE_SECS) -> str | None:

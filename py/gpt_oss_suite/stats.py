@@ -49,18 +49,15 @@ def summarize(samples: Iterable[float]) -> dict:
 
 
 def compare(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict:
-    """Per-statistic change from `old` to `new` summaries: {key: {old, new, delta, pct}}.
+    """Per-statistic change from `old` to `new` summaries: {key: change(old, new)}."""
+    return {k: change(old[k], new[k]) for k in SUMMARY_KEYS if k in old and k in new}
 
-    `pct` is the change in percent of `old` (None when `old` is 0)."""
-    out = {}
-    for key in SUMMARY_KEYS:
-        if key not in old or key not in new:
-            continue
-        before, after = old[key], new[key]
-        delta = after - before
-        pct = None if before == 0 else delta / before * 100
-        out[key] = {"old": before, "new": after, "delta": delta, "pct": pct}
-    return out
+
+def change(before: float, after: float) -> dict:
+    """{old, new, delta, pct}: `pct` is the change in percent of `old` (None when `old` is 0)."""
+    delta = after - before
+    pct = None if before == 0 else delta / before * 100
+    return {"old": before, "new": after, "delta": delta, "pct": pct}
 
 
 def histogram(samples: Sequence[float], bins: int = 10, width: int = 40) -> list[str]:
@@ -75,9 +72,8 @@ def histogram(samples: Sequence[float], bins: int = 10, width: int = 40) -> list
         bins = 1
     step = (high - low) / bins if high > low else 1.0
     counts = [0] * bins
-    for v in values:
-        index = min(int((v - low) / step), bins - 1) if high > low else 0
-        counts[index] += 1
+    for v in values:  # all in bin 0 when high == low (step 1.0)
+        counts[min(int((v - low) / step), bins - 1)] += 1
     tallest = max(counts)
     lines = []
     for i, n in enumerate(counts):

@@ -1,23 +1,16 @@
 """A time limit on pure-Python work such as a model's regex, without threads or
-subprocesses.
+subprocesses: Python's `re` engine checks for signals while it backtracks, so a SIGALRM
+timer stops a search that would run for minutes (`(a|aa)+$` on 40 `a`s).
 
-Python's `re` engine checks for signals while it backtracks, so a SIGALRM timer can stop
-a search that would run for minutes (`(a|aa)+$` on 40 `a`s). `TimeLimit(seconds)` arms
-ITIMER_REAL for the `with` block and raises `TimeLimitExceeded` from it when the time
-runs out; on the way out it disarms the timer and puts back the previous SIGALRM handler
-and any timer that was running before (with the time it had left).
-
-The standard library only (the Harmony path runs without site-packages). A timer exists
-only in the main thread of a Unix process: elsewhere (another thread, Windows, or a
-SIGALRM handler installed outside Python) the block runs without a limit and
-`TimeLimit.available()` says so. The suite's tool loop runs in the main thread.
+The standard library only (the Harmony path runs without site-packages). Outside a Unix
+process's main thread (or with a SIGALRM handler set outside Python) the block runs
+without a limit; the suite's tool loop runs in the main thread.
 """
 
 from __future__ import annotations
 
 import signal
 import time
-from types import TracebackType
 
 
 class TimeLimitExceeded(Exception):
@@ -63,16 +56,11 @@ class TimeLimit:
         try:
             self._previous_timer = signal.setitimer(signal.ITIMER_REAL, self.seconds)
         except BaseException:  # an alarm at once: clean up, since __exit__ will not run
-            self.__exit__(None, None, None)
+            self.__exit__()
             raise
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if not self._armed:
             return
         try:

@@ -1,11 +1,10 @@
 """The tuned-settings file gpt-oss-tune.sh writes and gpt-oss-fast.sh reads.
 
-Where: ``$XDG_CONFIG_HOME/gpt-oss-suite/tuned.conf`` (``~/.config/...`` without it).
-It is parsed here, never sourced by a shell, so a hand edit can do no harm beyond a clear
-error naming the file and line. One ``[tuned]`` section per model and llama-server
-binary; a section applies only while both files are the ones it names, path *and* stamp
-(size and mtime: sdist builds report no build number, so a rebuilt binary or a
-re-downloaded model is a different machine setting)::
+``$XDG_CONFIG_HOME/gpt-oss-suite/tuned.conf``, parsed here (never sourced: a hand edit
+can do no harm beyond a clear error naming the file and line), holds one ``[tuned]``
+section per model and llama-server binary; it applies only while both files are the ones
+it names, path *and* stamp (size and mtime: sdist builds report no build number, so a
+rebuilt binary or a re-downloaded model is a different machine setting)::
 
     [tuned]
     model = /home/me/models/gpt-oss-20b-Q4_0.gguf
@@ -17,12 +16,9 @@ re-downloaded model is a different machine setting)::
     GPT_OSS_BATCH = 512
     GPT_OSS_THREADS = 8
 
-Knob lines are gpt-oss-fast.sh's environment names (``GPT_OSS_...``). Which names are
-knobs and what each may hold is NOT decided here: scripts/lib/tuned.sh (TUNED_KNOBS) is the
-one place of those rules, for flags, the environment and this file alike, and checks every
-line of the section it applies, naming this file and line. This module checks the layout.
-A section without knob lines is a result too: the defaults were measured best for that
-pair (gpt-oss-fast.sh says so, and starts with the built-in defaults).
+Knob lines are gpt-oss-fast.sh's environment names (``GPT_OSS_...``); which names are
+knobs and what each may hold is decided by scripts/lib/tuned.sh (TUNED_KNOBS) alone: this
+module checks the layout. A section without knob lines: the defaults were measured best.
 
 Standard library only (gpt-oss-fast.sh calls it through ``py_main``):
 
@@ -33,7 +29,6 @@ Standard library only (gpt-oss-fast.sh calls it through ``py_main``):
     python -m gpt_oss_suite.tune_config write FILE MODEL BINARY OBJECTIVE [NAME=VALUE...]
         → replaces (or adds) the section of MODEL+BINARY, atomically (no NAME=VALUE:
           the defaults were measured best).
-    python -m gpt_oss_suite.tune_config stamp PATH → the stamp written for PATH.
 """
 
 from __future__ import annotations
@@ -47,8 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 KNOB_NAME = re.compile(r"GPT_OSS_[A-Z0-9_]+")  # its rules: scripts/lib/tuned.sh
-META_KEYS = ("model", "model_stamp", "binary", "binary_stamp", "objective", "tuned_at")
-OBJECTIVES = ("latency", "decode", "throughput")
+REQUIRED_KEYS = ("model", "model_stamp", "binary", "binary_stamp")
+META_KEYS = (*REQUIRED_KEYS, "objective", "tuned_at")
 HEADER = """\
 # Tuned llama-server settings: written by gpt-oss-tune.sh, read by gpt-oss-fast.sh for
 # the model and binary each [tuned] section names (path, mtime and size must match).
@@ -104,13 +99,9 @@ def parse(text: str, name: str) -> list[Section]:
             known = ", ".join(META_KEYS)
             raise ConfigError(f"{where}: unknown setting '{key}' (known: {known}, GPT_OSS_...)")
     for section in sections:
-        missing = [
-            k for k in ("model", "model_stamp", "binary", "binary_stamp") if k not in section.meta
-        ]
-        if missing:
-            raise ConfigError(
-                f"{name}:{section.line}: this [tuned] section lacks {', '.join(missing)}"
-            )
+        if missing := [k for k in REQUIRED_KEYS if k not in section.meta]:
+            lacks = ", ".join(missing)
+            raise ConfigError(f"{name}:{section.line}: this [tuned] section lacks {lacks}")
     return sections
 
 
@@ -136,14 +127,8 @@ def lookup(path: str | os.PathLike, model: str, binary: str) -> Section | None:
     except OSError:
         return None
     for section in read(path):
-        if (
-            _same(section, model, binary)
-            and (
-                section.meta["model_stamp"],
-                section.meta["binary_stamp"],
-            )
-            == stamps
-        ):
+        meta = section.meta
+        if _same(section, model, binary) and (meta["model_stamp"], meta["binary_stamp"]) == stamps:
             return section
     return None
 
@@ -175,12 +160,9 @@ def write(
         "tuned_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     new.knobs = {key: (value, 0) for key, value in knobs.items()}
-    _save(Path(path), [*keep, new])
-
-
-def _save(target: Path, sections: list[Section]) -> None:
-    """Write the file atomically (a reader sees the old or the new one, never half)."""
-    text = HEADER + "".join("\n" + render(s) for s in sections)
+    # Atomically: a reader sees the old file or the new one, never half of it.
+    text = HEADER + "".join("\n" + render(s) for s in [*keep, new])
+    target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tuned.")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -201,9 +183,6 @@ def main(argv: list[str] | None = None) -> int:
         if len(args) >= 5 and args[0] == "write":
             knobs = dict(a.split("=", 1) for a in args[5:])
             write(args[1], args[2], args[3], args[4], knobs)
-            return 0
-        if len(args) == 2 and args[0] == "stamp":
-            print(stamp(args[1]))
             return 0
     except ConfigError as err:
         print(err, file=sys.stderr)

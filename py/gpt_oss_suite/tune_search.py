@@ -1,28 +1,19 @@
 """gpt-oss-tune.sh's decisions: scores, the coordinate-descent step, the confirmation
-verdict and the report. The measuring is Bash (scripts/lib/server_measure.sh, the same
-code as make bench); every measured setting is one JSON line in a results file, so an
-interrupted run keeps what it measured and the report can be printed from it.
+verdict and the report (the rules as users meet them: docs/reference.md). The measuring is
+Bash (scripts/lib/server_measure.sh, the same code as make bench); every measured setting
+is one JSON line in a results file, so an interrupted run keeps what it measured and the
+report can be printed from it.
 
 A *setting* is a canonical string of gpt-oss-fast.sh environment assignments, sorted
 ("GPT_OSS_BATCH=512 GPT_OSS_THREADS=2"); "" is the built-in defaults. Its number of
 assignments is how far it is from the defaults.
-
-Scores (one number per measured setting, from gpt-oss-bench.sh --json of each workload):
-  latency     the sum over the workloads of p50 end-to-end ms (lower is better)
-  decode      the mean over the workloads of the median decode tok/s (higher is better)
-  throughput  the mean over the workloads of the aggregate requests/s (higher is better)
-
-The verdict: in the confirmation round the baseline (defaults) and the top candidates
-are measured in interleaved rounds. A candidate *wins* only when its median gain over
-the baseline is larger than the spread measured (the larger of the two settings' ranges
-over the rounds); among the winners the best wins, unless one with fewer changed flags
-is within that spread of it. No winner: "no measurable difference", the defaults stay.
 
 Standard library only; run as `py_main tune_search COMMAND ...` (see main()).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -43,27 +34,24 @@ LOG_TAIL_LINES = 8  # of a failed start, in the text report (all of it in --json
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)) and math.isfinite(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
         return float(value)
     return None
 
 
+# Each objective's number in one workload's gpt-oss-bench.sh --json.
+_BENCH_NUMBER = {
+    "latency": lambda bench: (bench.get("latency_ms") or {}).get("p50"),
+    "decode": lambda bench: bench.get("decode_tps_median"),
+    "throughput": lambda bench: (bench.get("aggregate") or {}).get("requests_per_s"),
+}
+
+
 def score(benches: Sequence[Mapping[str, Any]], objective: str) -> float | None:
-    """The objective's number for one measurement (one bench JSON per workload)."""
-    values: list[float] = []
-    for bench in benches:
-        if objective == "latency":
-            value = _number((bench.get("latency_ms") or {}).get("p50"))
-        elif objective == "decode":
-            value = _number(bench.get("decode_tps_median"))
-        else:
-            value = _number((bench.get("aggregate") or {}).get("requests_per_s"))
-        if value is None:
-            return None
-        values.append(value)
-    if not values:
+    """The objective's number for one measurement (one bench JSON per workload): latency
+    sums the workloads' p50 ms, decode and throughput average their tok/s or requests/s."""
+    values = [_number(_BENCH_NUMBER[objective](bench)) for bench in benches]
+    if not values or None in values:
         return None
     return sum(values) if objective == "latency" else sum(values) / len(values)
 
@@ -73,15 +61,8 @@ def gain(base: float, new: float, objective: str) -> float:
     return new - base if OBJECTIVES[objective] else base - new
 
 
-def changed(setting: str) -> int:
-    return len(setting.split())
-
-
 def label(setting: str) -> str:
     return setting or "defaults"
-
-
-# --------------------------------------------------------------------------- records
 
 
 def read_records(path: str | Path) -> list[dict]:
@@ -95,14 +76,11 @@ def read_records(path: str | Path) -> list[dict]:
 def make_record(fields: Mapping[str, str], bench_files: Iterable[str], objective: str) -> dict:
     """One measured setting: the fields Bash gives (strings; numbers converted), the
     bench JSON of each workload, and its score."""
-    record: dict[str, Any] = {}
+    record: dict[str, Any] = dict(fields)  # numbers converted, but not in the text fields
     for key, value in fields.items():
-        try:
-            record[key] = int(value) if value.lstrip("-").isdigit() else float(value)
-        except ValueError:
-            record[key] = value
-        if key in ("setting", "knob", "reason", "argv", "log_tail", "status", "phase"):
-            record[key] = value  # text even when it looks like a number
+        if key not in ("setting", "knob", "reason", "argv", "log_tail", "status", "phase"):
+            with contextlib.suppress(ValueError):
+                record[key] = int(value) if value.lstrip("-").isdigit() else float(value)
     benches = []
     for name in bench_files:
         try:
@@ -124,16 +102,14 @@ def descent_best(records: list[dict], objective: str, current: str, knob: str) -
     """After measuring every value of KNOB from CURRENT: the setting to continue from.
     It moves only when the best of the knob's values beats CURRENT by DESCENT_MIN_GAIN."""
     ok = _ok(records, "descent")
-    base = [r["score"] for r in ok if r["setting"] == current]
+    base = [r for r in ok if r["setting"] == current]
     tried = [r for r in ok if r.get("knob") == knob]
     if not base or not tried:
         return current
-    base_record = [r for r in ok if r["setting"] == current][-1]
-    best = max(tried, key=lambda r: gain(base[-1], r["score"], objective))
-    threshold = max(DESCENT_MIN_GAIN * abs(base[-1]), noise(base_record, best, objective))
-    if gain(base[-1], best["score"], objective) > threshold:
-        return best["setting"]
-    return current
+    base_score = base[-1]["score"]
+    best = max(tried, key=lambda r: gain(base_score, r["score"], objective))
+    threshold = max(DESCENT_MIN_GAIN * abs(base_score), noise(base[-1], best, objective))
+    return best["setting"] if gain(base_score, best["score"], objective) > threshold else current
 
 
 def noise(a: dict, b: dict, objective: str) -> float:
@@ -146,8 +122,7 @@ def noise(a: dict, b: dict, objective: str) -> float:
     for wa, wb in zip(a.get("workloads") or [], b.get("workloads") or []):
         for w in (wa, wb):
             lat = w.get("latency_ms") or {}
-            count = lat.get("count") or 1
-            total += (lat.get("stdev") or 0.0) ** 2 / count
+            total += (lat.get("stdev") or 0.0) ** 2 / (lat.get("count") or 1)
     return 2 * math.sqrt(total)
 
 
@@ -155,10 +130,9 @@ def top_candidates(records: list[dict], objective: str, current: str, count: int
     """The settings worth confirming: the descent's end point and the best others."""
     best: dict[str, float] = {}
     for r in _ok(records, "descent"):
-        if r["setting"]:
-            s = r["score"]
-            if r["setting"] not in best or gain(best[r["setting"]], s, objective) > 0:
-                best[r["setting"]] = s
+        setting, s = r["setting"], r["score"]
+        if setting and (setting not in best or gain(best[setting], s, objective) > 0):
+            best[setting] = s
     ranked = sorted(best, key=lambda k: -gain(0.0, best[k], objective))
     picked = [current] if current else []
     picked += [s for s in ranked if s not in picked]
@@ -170,28 +144,29 @@ def _median(values: Sequence[float]) -> float:
 
 
 def decide(records: list[dict], objective: str) -> dict:
-    """The confirmation verdict (see the module docstring)."""
+    """The confirmation verdict: the defaults and the top candidates were measured in
+    interleaved rounds; a candidate wins only when its median gain over the defaults is
+    larger than the spread measured (the larger of the two settings' ranges over the
+    rounds). Among the winners the best wins, unless one with fewer changed flags is
+    within that spread of it. No winner: "no measurable difference", the defaults stay."""
     rounds: dict[str, list[float]] = {}
     for r in _ok(records, "confirm"):
         rounds.setdefault(r["setting"], []).append(r["score"])
-    base = rounds.get("")
+    base = rounds.pop("", None)
     rows = []
-    if base:
-        for setting, values in rounds.items():
-            if not setting:
-                continue
-            spread = max(max(base) - min(base), max(values) - min(values))
-            g = gain(_median(base), _median(values), objective)
-            rows.append(
-                {
-                    "setting": setting,
-                    "median": _median(values),
-                    "rounds": values,
-                    "gain": g,
-                    "spread": spread,
-                    "wins": g > spread and g > 0,
-                }
-            )
+    for setting, values in rounds.items() if base else ():
+        spread = max(max(base) - min(base), max(values) - min(values))
+        g = gain(_median(base), _median(values), objective)
+        rows.append(
+            {
+                "setting": setting,
+                "median": _median(values),
+                "rounds": values,
+                "gain": g,
+                "spread": spread,
+                "wins": g > spread and g > 0,
+            }
+        )
     winners = sorted((row for row in rows if row["wins"]), key=lambda row: -row["gain"])
     result: dict[str, Any] = {
         "objective": objective,
@@ -206,20 +181,15 @@ def decide(records: list[dict], objective: str) -> dict:
     if not winners:
         result["verdict"] = "no measurable difference: the defaults stay"
         return result
-    best = winners[0]
-    for row in sorted(winners, key=lambda row: changed(row["setting"])):
-        if best["gain"] - row["gain"] <= best["spread"]:
-            best = row
-            break
+    top = winners[0]  # the first within its spread, by fewest changed flags (top itself is)
+    by_flags = sorted(winners, key=lambda row: len(row["setting"].split()))
+    best = next(row for row in by_flags if top["gain"] - row["gain"] <= top["spread"])
     result["winner"] = best["setting"]
     result["verdict"] = (
         f"{label(best['setting'])}: better by {best['gain']:.1f} {UNITS[objective]}"
         f" (spread {best['spread']:.1f})"
     )
     return result
-
-
-# --------------------------------------------------------------------------- report
 
 
 def _cell(value: Any) -> str:
@@ -255,11 +225,9 @@ def _row(r: dict) -> dict:
 def table_rows(records: list[dict], objective: str) -> list[dict]:
     """The descent's measurements, best first; failed and excluded ones last."""
     rows = [r for r in records if r.get("phase") == "descent"]
-    higher = OBJECTIVES[objective]
 
     def key(r: dict) -> tuple:
-        s = r.get("score")
-        return (s is None, -(s or 0) if higher else (s or 0))
+        return (r.get("score") is None, -gain(0.0, r.get("score") or 0, objective))
 
     return [_row(r) for r in sorted(rows, key=key)]
 
@@ -286,8 +254,7 @@ def format_text(rows: list[dict], decision: dict, bars: bool) -> str:
         # A setting that could not start: the last lines of its start-up, as they came.
         out += [f"    | {line}" for line in row["log_tail"].splitlines()[-LOG_TAIL_LINES:]]
     if decision.get("candidates"):
-        out.append("")
-        out.append(f"confirmation (interleaved with the defaults, {decision['unit']}):")
+        out += ["", f"confirmation (interleaved with the defaults, {decision['unit']}):"]
         base = decision["baseline"]
         out.append(f"  defaults  median {_cell(base['median'])}  rounds {_cell(base['rounds'])}")
         for c in decision["candidates"]:
@@ -297,8 +264,7 @@ def format_text(rows: list[dict], decision: dict, bars: bool) -> str:
                 f"  {c['setting']}  median {_cell(c['median'])}  gain {_cell(c['gain'])}"
                 f"  spread {_cell(c['spread'])}  [{rounds}]  {verdict}"
             )
-    out.append("")
-    out.append(f"result: {decision['verdict']}")
+    out += ["", f"result: {decision['verdict']}"]
     return "\n".join(out) + "\n"
 
 
@@ -309,9 +275,6 @@ def format_csv(rows: list[dict]) -> str:
     for row in rows:
         writer.writerow({k: ("" if row[k] is None else row[k]) for k in writer.fieldnames})
     return buffer.getvalue()
-
-
-# --------------------------------------------------------------------------- tool need
 
 
 def tool_need(url: str) -> int:
@@ -325,9 +288,6 @@ def tool_need(url: str) -> int:
     prompt = render_prompt([{"role": "user", "content": TOOL_PROMPT}], TOOL_SPECS)
     tokens, _exact = ServerClient(url).count_tokens(prompt)
     return tokens + TOOL_REPLY_TOKENS
-
-
-# --------------------------------------------------------------------------- GPU knobs
 
 
 def model_layers(path: str) -> tuple[int, int] | None:
@@ -345,9 +305,6 @@ def model_layers(path: str) -> tuple[int, int] | None:
         return None
     experts = meta.get(f"{arch}.expert_count")
     return layers, experts if isinstance(experts, int) else 0
-
-
-# --------------------------------------------------------------------------- CLI
 
 
 def main(argv: list[str] | None = None) -> int:

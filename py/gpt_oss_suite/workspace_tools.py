@@ -1,29 +1,11 @@
 """Read-only workspace tools the model may call: list_files, read_file, grep.
 
-Every tool works only inside one workspace directory (`local-infer.sh --workspace`):
-paths are relative to it; `..`, absolute paths and symlinks that resolve outside it are
-refused. Output is capped (lines and bytes) and ends with a truncation marker when cut.
-A workspace is not trusted to be tidy:
-
-- only regular files are read: a FIFO, socket or device is refused by name and never
-  opened (opening a FIFO blocks; a device can stream for ever);
-- a file is read only as far as its output can go (a multi-GB GGUF costs one block):
-  the first block decides whether it is binary;
-- entries a walk cannot use — symlink loops, names that are not UTF-8, unreadable
-  directories, special files met by grep — are skipped and named in one
-  `[skipped N entries: ...]` line; the rest of the answer is unaffected;
-- grep patterns (Python `re`) match under a time limit (time_limit.py): REGEX_SECONDS
-  of matching per call, so `(a|aa)+$` ends with an error instead of backtracking for
-  minutes;
-- a deadline (ToolBudget's time budget) stops a long list or grep with a marker.
-
-A refusal or a bad argument is not an exception for the caller: `run_tool` returns it
-as an error result, which goes back to the model as the tool's answer, so a confused
-model gets a chance to correct itself and never crashes the client. Every result passes
-through harmony_guard.neutralize_specials: it is untrusted text on its way into a
-prompt. ToolBudget holds the limits of one run: MAX_TOOL_CALLS_PER_REPLY calls of one
-reply run, MAX_TOOL_SECONDS of tool time in all; a call past either is answered
-"not run" instead.
+Every tool works only inside one workspace directory (`local-infer.sh --workspace`), with
+capped output; docs/local-infer.md lists the rules for an untidy workspace and the limits.
+A refusal or a bad argument is not an exception: `run_tool` returns it as an error result,
+which goes back to the model as the tool's answer, so a confused model can correct itself
+and never crashes the client. Every result passes through harmony_guard: it is untrusted
+text on its way into a prompt.
 """
 
 from __future__ import annotations
@@ -40,7 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, NamedTuple
 
-from .harmony_guard import has_lone_surrogate, neutralize_specials
+from .harmony_guard import LONE_SURROGATE, has_lone_surrogate, neutralize_specials
 
 MAX_LINES = 200  # per tool result
 MAX_BYTES = 8000  # per tool result (UTF-8)
@@ -55,52 +37,37 @@ MAX_TOOL_CALLS_PER_REPLY = 8  # calls of one model reply that run; the rest: "no
 MAX_TOOL_SECONDS = 30.0  # tool time of one run (all replies); then every call: "not run"
 SKIPPED_DIRS = {".git", ".hg", ".svn", "__pycache__", "node_modules", ".venv", ".tox"}
 
+
+def _tool_spec(name: str, description: str, properties: dict, *required: str) -> dict:
+    parameters: dict = {"type": "object", "properties": properties}
+    if required:
+        parameters["required"] = list(required)
+    function = {"name": name, "description": description, "parameters": parameters}
+    return {"type": "function", "function": function}
+
+
 TOOL_SPECS: list[dict] = [
-    {
-        "type": "function",
-        "function": {
-            "name": "list_files",
-            "description": "List workspace files matching a glob",
-            "parameters": {
-                "type": "object",
-                "properties": {
-                    "glob": {"type": "string", "default": "*"},
-                    "depth": {"type": "integer", "default": 2},
-                },
-            },
+    _tool_spec(
+        "list_files",
+        "List workspace files matching a glob",
+        {"glob": {"type": "string", "default": "*"}, "depth": {"type": "integer", "default": 2}},
+    ),
+    _tool_spec(
+        "read_file",
+        "Read lines of a workspace file",
+        {
+            "path": {"type": "string"},
+            "start_line": {"type": "integer", "default": 1},
+            "end_line": {"type": "integer"},
         },
-    },
-    {
-        "type": "function",
-        "function": {
-            "name": "read_file",
-            "description": "Read lines of a workspace file",
-            "parameters": {
-                "type": "object",
-                "properties": {
-                    "path": {"type": "string"},
-                    "start_line": {"type": "integer", "default": 1},
-                    "end_line": {"type": "integer"},
-                },
-                "required": ["path"],
-            },
-        },
-    },
-    {
-        "type": "function",
-        "function": {
-            "name": "grep",
-            "description": "Search workspace files for a regex",
-            "parameters": {
-                "type": "object",
-                "properties": {
-                    "pattern": {"type": "string"},
-                    "path": {"type": "string", "default": "."},
-                },
-                "required": ["pattern"],
-            },
-        },
-    },
+        "path",
+    ),
+    _tool_spec(
+        "grep",
+        "Search workspace files for a regex",
+        {"pattern": {"type": "string"}, "path": {"type": "string", "default": "."}},
+        "pattern",
+    ),
 ]
 TOOL_NAMES = tuple(spec["function"]["name"] for spec in TOOL_SPECS)
 
@@ -110,10 +77,9 @@ class ToolError(Exception):
 
 
 class ToolResult:
-    """One call's outcome. `skipped`: why it was not run ("calls_per_reply" or
-    "tool_seconds"), else None. `dropped`: left out of the conversation (a call past
-    the per-reply cap after the first one, whose note speaks for all; it is still in
-    the --json transcript). A plain class: `dataclasses` costs start-up time."""
+    """One call's outcome. `skipped`: why it was not run (a ToolBudget limit), else None;
+    `dropped`: left out of the conversation, kept in the --json transcript. A plain class:
+    `dataclasses` costs start-up time."""
 
     def __init__(
         self, name: str, ok: bool, output: str, skipped: str | None = None, dropped: bool = False
@@ -132,23 +98,24 @@ class _Capped:
     """Collects output lines up to MAX_LINES / MAX_BYTES, then notes what was cut."""
 
     def __init__(self) -> None:
-        self.max_lines, self.max_bytes = MAX_LINES, MAX_BYTES
         self.lines: list[str] = []
         self.size = 0
+        self.total = 0  # lines offered, shown or not
         self.full = False
         self.cut_line = False  # the one line shown was cut to fit
 
     def add(self, line: str, cut_to_fit: bool = False) -> bool:
         """Add a line; False once the cap is reached (the caller may stop). With
         `cut_to_fit`, a first line too long for the byte cap is shown cut."""
+        self.total += 1
         if self.full:
             return False
         size = len(line.encode("utf-8")) + 1
-        if len(self.lines) >= self.max_lines or self.size + size > self.max_bytes:
+        if len(self.lines) >= MAX_LINES or self.size + size > MAX_BYTES:
             self.full = True
             if cut_to_fit and not self.lines:
-                room = max(self.max_bytes - len("…".encode()) - 1, 0)
-                self.lines.append(_cut_utf8(line, room) + "…")
+                room = max(MAX_BYTES - len("…".encode()) - 1, 0)
+                self.lines.append(line.encode()[:room].decode("utf-8", "ignore") + "…")
                 self.cut_line = True
                 return True
             return False
@@ -161,22 +128,19 @@ class _Capped:
         return f"{body}\n{marker}" if self.full else body
 
 
-class _Skips:
+class _Skips(list):
     """Entries a walk could not use, named in one line at the end of the answer."""
 
-    def __init__(self) -> None:
-        self.entries: list[str] = []
-
     def add(self, rel: str, reason: str) -> None:
-        self.entries.append(f"{_printable(rel)}: {reason}")
+        self.append(f"{_printable(rel)}: {reason}")
 
     def note(self) -> str | None:
-        if not self.entries:
+        if not self:
             return None
-        named = "; ".join(self.entries[:MAX_SKIPS_NAMED])
-        more = len(self.entries) - MAX_SKIPS_NAMED
+        named = "; ".join(self[:MAX_SKIPS_NAMED])
+        more = len(self) - MAX_SKIPS_NAMED
         tail = f"; and {more} more" if more > 0 else ""
-        count = len(self.entries)
+        count = len(self)
         return f"[skipped {count} entr{'y' if count == 1 else 'ies'}: {named}{tail}]"
 
 
@@ -202,20 +166,14 @@ class Workspace:
         self.deadline: float | None = None  # time.monotonic() value; run_tool sets it
         self.stopped = False  # the deadline cut the last list or grep short
 
-    # ---- time
-
     def time_left(self) -> float:
-        if self.deadline is None:
-            return float("inf")
-        return self.deadline - time.monotonic()
+        return float("inf") if self.deadline is None else self.deadline - time.monotonic()
 
     def out_of_time(self) -> bool:
         """The deadline has passed: what is running stops (and says so)."""
         if self.time_left() <= 0:
             self.stopped = True
         return self.stopped
-
-    # ---- paths
 
     def resolve(self, rel: Any, what: str = "path") -> Path:
         """The real path of `rel` inside the workspace, or ToolError."""
@@ -239,14 +197,12 @@ class Workspace:
         return real == self.root or self.root in real.parents
 
     def relative(self, path: Path) -> str:
-        rel = path.relative_to(self.root).as_posix()
-        return rel or "."
+        return path.relative_to(self.root).as_posix() or "."
 
     def _walk(self, top: Path, max_depth: int, skips: _Skips) -> Iterator[_Entry]:
-        """Entries under top, sorted, depth first; VCS/cache dirs and symlinks that
-        leave the workspace are left out; symlinked directories are listed, not
-        entered; symlink loops, names that are not UTF-8 and unreadable directories
-        go to `skips`. Stops early (no error) once the deadline has passed."""
+        """Entries under top, sorted, depth first, without VCS/cache dirs and symlinks
+        that leave the workspace; what it cannot use goes to `skips`. Stops early (no
+        error) once the deadline has passed."""
         stack = [(top, 0)]
         while stack:
             if self.out_of_time():
@@ -261,7 +217,7 @@ class Workspace:
             subdirs = []
             for entry in entries:
                 path = Path(entry.path)
-                if not _is_text(entry.name):
+                if has_lone_surrogate(entry.name):  # scandir needed surrogateescape
                     skips.add(self.relative(path), "name is not UTF-8")
                     continue
                 try:
@@ -281,12 +237,9 @@ class Workspace:
                     subdirs.append((path, depth + 1))
             stack.extend(reversed(subdirs))
 
-    # ---- tools
-
     def list_files(self, glob: Any = "*", depth: Any = 2) -> str:
         """Paths (relative, `/` after directories) matching `glob` within `depth` levels."""
-        if glob is None:
-            glob = "*"
+        glob = "*" if glob is None else glob
         if not isinstance(glob, str):
             raise ToolError("glob must be a string")
         depth = _int_arg(depth, "depth", 2)
@@ -299,20 +252,12 @@ class Workspace:
         pattern = glob[:-1] if glob.endswith("/") and len(glob) > 1 else glob
         out = _Capped()
         skips = _Skips()
-        total = 0
         for entry in self._walk(self.root, depth, skips):
             rel = self.relative(entry.path)
-            if not _glob_match(rel, pattern):
-                continue
-            total += 1
-            out.add(rel + ("/" if entry.is_dir else ""))
-        if total == 0:
-            text = f"no files match {glob!r} within depth {depth}"
-        else:
-            text = out.text(
-                f"[truncated: {len(out.lines)} of {total} entries shown; narrow the glob]"
-            )
-        return _with_notes(text, skips, self.stopped)
+            if _glob_match(rel, pattern):
+                out.add(rel + ("/" if entry.is_dir else ""))
+        empty = f"no files match {glob!r} within depth {depth}"
+        return self._answer(out, skips, empty, "entries shown; narrow the glob")
 
     def read_file(self, path: Any, start_line: Any = 1, end_line: Any = None) -> str:
         """Lines start_line..end_line (1-based, inclusive) of a text file."""
@@ -330,8 +275,7 @@ class Workspace:
             out = _Capped()
             number = shown = 0
             cut = False
-            lines = _lines(file, out.max_bytes, self.out_of_time)
-            for number, (raw, cut) in enumerate(lines, 1):
+            for number, (raw, cut) in enumerate(_lines(file, MAX_BYTES, self.out_of_time), 1):
                 if number < start:
                     if number % 4096 == 0 and self.out_of_time():
                         raise ToolError(f"the tools' time budget ran out before line {start}")
@@ -350,11 +294,10 @@ class Workspace:
             total = _count_lines(file, number, mid_line=cut)
         of = f"of {total}" if total is not None else f"of more than {number}"
         note = f"; line {shown} is cut" if out.cut_line else ""
-        marker = (
+        return out.text(
             f"[truncated: showing lines {start}-{shown} {of}{note}; "
             f"read on with start_line={shown + 1}]"
         )
-        return out.text(marker)
 
     def grep(self, pattern: Any, path: Any = ".") -> str:
         """`file:line:text` for every line matching the regex `pattern`."""
@@ -363,10 +306,7 @@ class Workspace:
         compiled = _compile_pattern(pattern)
         real = self.resolve("." if path is None else path)
         skips = _Skips()
-        try:
-            is_dir = stat.S_ISDIR(os.stat(real).st_mode)
-        except OSError:
-            is_dir = False  # _open_regular below says why
+        is_dir = os.path.isdir(real)  # if it cannot be read, _open_regular below says why
         if is_dir:
             files = []
             # Like `grep -r`: symlinks met on the way are not followed (no duplicates).
@@ -380,7 +320,6 @@ class Workspace:
         else:
             files = [real]
         out = _Capped()
-        matches = 0
         regex_left = REGEX_SECONDS
         for file in files:
             if self.out_of_time():
@@ -409,23 +348,15 @@ class Workspace:
                     ) from None
             regex_left -= time.monotonic() - started
             for number, line in hits:
-                matches += 1
                 shown = line[:MAX_LINE_CHARS] + "…" if len(line) > MAX_LINE_CHARS else line
                 out.add(f"{self.relative(file)}:{number}:{shown}")
-        if matches == 0:
-            text = f"no match for {pattern!r}"
-        else:
-            text = out.text(f"[truncated: {len(out.lines)} of {matches} matches shown]")
-        return _with_notes(text, skips, self.stopped)
+        return self._answer(out, skips, f"no match for {pattern!r}", "matches shown")
 
-
-def _with_notes(text: str, skips: _Skips, stopped: bool) -> str:
-    notes = [text]
-    if stopped:
-        notes.append(STOPPED_MARKER)
-    if skips.note():
-        notes.append(skips.note())
-    return "\n".join(notes)
+    def _answer(self, out: _Capped, skips: _Skips, empty: str, shown: str) -> str:
+        """The lines of a list or grep (else `empty`), then the stopped and skipped notes."""
+        text = out.text(f"[truncated: {len(out.lines)} of {out.total} {shown}]")
+        notes = (STOPPED_MARKER if self.stopped else None, skips.note())
+        return "\n".join([text if out.total else empty, *filter(None, notes)])
 
 
 def _glob_match(rel: str, pattern: str) -> bool:
@@ -452,12 +383,18 @@ def _int_arg(value: Any, name: str, default: int | None) -> Any:
     return value
 
 
+def _compile_pattern(pattern: Any) -> re.Pattern:
+    if not isinstance(pattern, str) or not pattern:
+        raise ToolError("pattern must be a non-empty string")
+    if has_lone_surrogate(pattern):
+        raise ToolError("pattern holds a lone surrogate, which is not text")
+    try:
+        return re.compile(pattern)
+    except (re.error, RecursionError, OverflowError) as err:
+        raise ToolError(f"pattern is not a valid regular expression: {err}") from None
+
+
 # ---- names and files
-
-
-def _is_text(name: str) -> bool:
-    """A name os.scandir decoded without surrogateescape (it was UTF-8)."""
-    return not has_lone_surrogate(name)
 
 
 def _printable(name: str) -> str:
@@ -489,16 +426,16 @@ def _entry_kind(entry: os.DirEntry) -> tuple[bool, bool, str | None]:
     return False, False, _kind(entry.stat(follow_symlinks=False).st_mode)
 
 
+_SPECIAL_KINDS = {
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
 def _kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
+    return _SPECIAL_KINDS.get(stat.S_IFMT(mode), "not a regular file")
 
 
 def _open_regular(real: Path, shown: Any) -> BinaryIO:
@@ -536,10 +473,7 @@ def _read_small_text(real: Path, shown: Any) -> str:
         raise ToolError(f"{shown!r} is larger than {MAX_GREP_FILE_BYTES} bytes")
     if b"\0" in data[:BINARY_SNIFF_BYTES]:
         raise ToolError(f"{shown!r} is a binary file; only text files can be read")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ToolError(f"{shown!r} is not UTF-8 text (binary?)") from None
+    return _decode(data, False, shown)
 
 
 def _split_lines(text: str) -> list[str]:
@@ -595,37 +529,15 @@ def _count_lines(file: BinaryIO, known: int, mid_line: bool) -> int | None:
     return known + more
 
 
-def _cut_utf8(text: str, max_bytes: int) -> str:
-    return text.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
-
-
-# ---- the model's regex
-
-
-def _compile_pattern(pattern: Any) -> re.Pattern:
-    if not isinstance(pattern, str) or not pattern:
-        raise ToolError("pattern must be a non-empty string")
-    if has_lone_surrogate(pattern):
-        raise ToolError("pattern holds a lone surrogate, which is not text")
-    try:
-        return re.compile(pattern)
-    except (re.error, RecursionError, OverflowError) as err:
-        raise ToolError(f"pattern is not a valid regular expression: {err}") from None
-
-
 # ---- running calls
 
 
 def run_tool(
     workspace: Workspace | None, name: Any, arguments: Any, deadline: float | None = None
 ) -> ToolResult:
-    """Run one tool call; never raises for the model's mistakes.
-
-    `name` may carry the `functions.` prefix (the old client's lookup bug); `arguments`
-    is the parsed JSON (a dict), or anything else, which is reported back as an error.
-    `deadline` (a time.monotonic() value) stops a long list or grep with a marker.
-    The output is neutralised (harmony_guard): it is on its way into a prompt.
-    """
+    """Run one tool call; never raises for the model's mistakes. `name` may carry the
+    `functions.` prefix (the old client's lookup bug); `arguments` should be the parsed
+    JSON object; `deadline` (a time.monotonic() value) stops a long list or grep."""
     result = _run_tool(workspace, name, arguments, deadline)
     result.name = neutralize_specials(result.name)
     result.output = neutralize_specials(result.output)
@@ -636,15 +548,14 @@ def _run_tool(
     workspace: Workspace | None, name: Any, arguments: Any, deadline: float | None
 ) -> ToolResult:
     shown = str(name)
-    bare = shown[len("functions.") :] if shown.startswith("functions.") else shown
+    bare = shown.removeprefix("functions.")
     if workspace is None:
         return ToolResult(bare, False, "no tools are enabled in this session")
     if bare not in TOOL_NAMES:
         return ToolResult(
             bare, False, f"unknown tool {shown!r}; available: {', '.join(TOOL_NAMES)}"
         )
-    if arguments is None:
-        arguments = {}
+    arguments = {} if arguments is None else arguments
     if not isinstance(arguments, dict):
         return ToolResult(bare, False, "arguments must be a JSON object")
     surrogate = _first_lone_surrogate(arguments)
@@ -675,18 +586,14 @@ def _first_lone_surrogate(value: Any) -> str | None:
     stack = [value]
     while stack:
         item = stack.pop()
-        texts = []
-        if isinstance(item, str):
-            texts = [item]
-        elif isinstance(item, dict):
-            texts = [k for k in item if isinstance(k, str)]
+        if isinstance(item, dict):
             stack.extend(item.values())
+            item = "".join(key for key in item if isinstance(key, str))
         elif isinstance(item, list):
             stack.extend(item)
-        for text in texts:
-            for char in text:
-                if 0xD800 <= ord(char) <= 0xDFFF:
-                    return f"\\u{ord(char):04x}"
+        found = LONE_SURROGATE.search(item) if isinstance(item, str) else None
+        if found:
+            return f"\\u{ord(found.group()):04x}"
     return None
 
 
@@ -706,18 +613,12 @@ def run_call(workspace: Workspace | None, call: dict, deadline: float | None = N
 
 
 class ToolBudget:
-    """The limits on tool use in one run: at most `max_calls_per_reply` calls of one
-    model reply run, and the tools may take `max_seconds` in all. A call past either
-    limit is not run; its result tells the model why. Of the calls past the per-reply
-    cap, only the first goes back into the conversation (its note speaks for the rest);
-    all are in the transcript."""
+    """The limits on tool use in one run (docs/local-infer.md). A call past either is not
+    run; its result tells the model why. Of the calls past the per-reply cap, only the
+    first goes back into the conversation (its note speaks for the rest)."""
 
-    def __init__(
-        self, max_calls_per_reply: int | None = None, max_seconds: float | None = None
-    ) -> None:
-        self.max_calls_per_reply = (
-            MAX_TOOL_CALLS_PER_REPLY if max_calls_per_reply is None else max_calls_per_reply
-        )
+    def __init__(self, max_seconds: float | None = None) -> None:
+        self.max_calls_per_reply = MAX_TOOL_CALLS_PER_REPLY
         self.max_seconds = MAX_TOOL_SECONDS if max_seconds is None else max_seconds
         self.used = 0.0  # seconds the tools took so far
 
@@ -727,29 +628,24 @@ class ToolBudget:
         cap = self.max_calls_per_reply
         for index, call in enumerate(calls):
             if index >= cap:
-                extra = len(calls) - cap
-                result = ToolResult(
-                    _call_name(call),
-                    False,
-                    f"not run: at most {cap} tool calls run per reply and this reply made "
-                    f"{len(calls)}; ask for the other {extra} in your next reply",
-                    skipped="calls_per_reply",
-                    dropped=index > cap,
+                skipped = "calls_per_reply"
+                why = (
+                    f"at most {cap} tool calls run per reply and this reply made "
+                    f"{len(calls)}; ask for the other {len(calls) - cap} in your next reply"
                 )
             elif self.used >= self.max_seconds:
-                result = ToolResult(
-                    _call_name(call),
-                    False,
-                    f"not run: the tools' time budget of {self.max_seconds:g} s for this "
-                    "run is used up; answer with what you have",
-                    skipped="tool_seconds",
+                skipped = "tool_seconds"
+                why = (
+                    f"the tools' time budget of {self.max_seconds:g} s for this run is "
+                    "used up; answer with what you have"
                 )
             else:
                 started = time.monotonic()
-                deadline = started + self.max_seconds - self.used
-                result = run_call(workspace, call, deadline)
+                results.append(run_call(workspace, call, started + self.max_seconds - self.used))
                 self.used += time.monotonic() - started
-            results.append(result)
+                continue
+            name = _call_name(call)
+            results.append(ToolResult(name, False, f"not run: {why}", skipped, index > cap))
         return results
 
     def notice(self, results: list[ToolResult]) -> str | None:

@@ -6,9 +6,7 @@
 # binary (path + mtime + size) and cache the answer, so later starts skip it.
 
 # file_stamp PATH → "mtime size", on GNU and BSD stat alike.
-file_stamp() {
-  stat -c '%Y %s' "$1" 2>/dev/null || stat -f '%m %z' "$1"
-}
+file_stamp() { stat -c '%Y %s' "$1" 2>/dev/null || stat -f '%m %z' "$1"; }
 
 # pick_flags KEY HELP NOTICE REGEX FLAGS [REGEX FLAGS]... → "KEY=FLAGS" for the first
 # REGEX the help text matches; when none does, "KEY=" and, if given, "notice=NOTICE".
@@ -75,9 +73,6 @@ dialect_fact() {
   fi
 }
 
-# dialect_for BINARY → like detect_dialect, from the cache when the binary is unchanged.
-# Only a successful probe is cached: a binary that failed may work once its library is
-# installed, without a change to the binary itself.
 _dialect_cache_file() { # _dialect_cache_file BINARY → the cache file's path (dir created)
   local bin=$1 stamp key
   stamp=$(file_stamp "$bin")
@@ -87,6 +82,9 @@ _dialect_cache_file() { # _dialect_cache_file BINARY → the cache file's path (
   printf '%s\n' "$(cache_dir)/dialect/v3-$key"
 }
 
+# dialect_for BINARY → like detect_dialect, from the cache when the binary is unchanged.
+# Only a successful probe is cached: a binary that failed may work once its library is
+# installed, without a change to the binary itself.
 dialect_for() {
   local bin=$1 cache
   cache=$(_dialect_cache_file "$bin")
@@ -94,7 +92,6 @@ dialect_for() {
     cat "$cache"
     return 0
   fi
-  mkdir -p "${cache%/*}"
   if ! (detect_dialect "$bin") >"$cache.$$"; then
     rm -f "$cache.$$"
     exit "$EXIT_START_FAILED"
@@ -105,7 +102,4 @@ dialect_for() {
 
 # flash_attn_off FLAGS → the spelling that turns flash attention off, given the spelling
 # that turns it on: `-fa off` on 2026 builds; nothing on Aug-2025 ones (off by default).
-flash_attn_off() {
-  [[ "$1" == "-fa on" ]] && printf '%s\n' "-fa off"
-  return 0
-}
+flash_attn_off() { [[ "$1" != "-fa on" ]] || printf '%s\n' "-fa off"; }

@@ -14,13 +14,11 @@ flock_acquire() {
   local __var=$1 file=$2 wait=${3:-} fd status=0
   exec {fd}>>"$file" || return 1
   if command -v flock >/dev/null 2>&1; then
-    if [[ -z "$wait" ]]; then
-      flock -x "$fd" || status=$?
-    elif [[ "$wait" == 0 ]]; then
-      flock -x -n "$fd" || status=$?
-    else
-      flock -x -w "$wait" "$fd" || status=$?
-    fi
+    case $wait in
+      "") flock -x "$fd" || status=$? ;;
+      0) flock -x -n "$fd" || status=$? ;;
+      *) flock -x -w "$wait" "$fd" || status=$? ;;
+    esac
   else
     python3 - "$fd" "${wait:--1}" <<'PY' || status=$?
 import fcntl, sys, time

@@ -4,21 +4,17 @@
 # request body and reading a few fields of a reply without python or jq, and without
 # starting a process per call. Needs Bash 5 (common.sh checks).
 #
-# API — every reader has a `_to VAR` form that stores its result with `printf -v` (no
-# subshell) and a plain form that prints it to stdout (for tests and cold paths). VAR must
-# not start with _json_ (the functions' own locals).
-#   json_escape_to VAR STRING        VAR = STRING as a JSON string body (no quotes);
-#   json_escape STRING               from json_escape.sh, which this file sources
-#   json_unescape_to VAR BODY        VAR = the text a JSON string body stands for
-#   json_unescape BODY
-#   json_string_field_to VAR JSON KEY    first top-level "KEY": "..." of the object JSON,
-#   json_string_field JSON KEY           unescaped
-#   json_number_field_to VAR JSON KEY    its number, as written (-1.5e3 stays -1.5e3)
-#   json_number_field JSON KEY
-#   json_bool_field_to VAR JSON KEY      true or false
-#   json_bool_field JSON KEY
-#   json_object_field_to VAR JSON KEY    the raw JSON text of its object or array value,
-#   json_object_field JSON KEY           for reading nested fields: error.message, timings.*
+# API — each function stores its result in VAR with `printf -v` (no subshell); the same
+# name without `_to` and VAR prints it to stdout (for tests and cold paths). VAR must not
+# start with _json_ (the functions' own locals).
+#   json_escape_to VAR STRING          STRING as a JSON string body, no quotes (json_escape.sh)
+#   json_unescape_to VAR BODY          the text a JSON string body stands for
+#   json_string_field_to VAR JSON KEY  the first top-level "KEY": "..." of the object JSON,
+#                                      unescaped
+#   json_number_field_to VAR JSON KEY  its number, as written (-1.5e3 stays -1.5e3)
+#   json_bool_field_to VAR JSON KEY    true or false
+#   json_object_field_to VAR JSON KEY  the raw JSON text of its object or array value, for
+#                                      reading nested fields: error.message, timings.*
 # The field readers return 1 when KEY is not a top-level key of JSON or its value has
 # another type (null included), leaving VAR untouched; status 0 otherwise.
 #
@@ -49,20 +45,17 @@
 #   valid JSON never contains outside strings nor unescaped inside them, serve as
 #   placeholders. Duplicate keys: the first wins.
 
-# Placeholders (see above). Not \x01 or \x7f: Bash uses those internally for quoting.
-# Sourced by several libraries; defining everything once is enough.
-[[ -n ${_JSON_SH_LOADED:-} ]] && return 0
+[[ -n ${_JSON_SH_LOADED:-} ]] && return 0 # sourced by several libraries: once is enough
 _JSON_SH_LOADED=1
 # json_escape_to lives on its own, for the hot path that only escapes (gpt-oss-query.sh).
 # shellcheck source=scripts/lib/json_escape.sh
 source "${BASH_SOURCE[0]%/*}/json_escape.sh"
 
+# Placeholders (see above). Not \x01 or \x7f: Bash uses those internally for quoting.
 _JSON_BS=$'\x1f'   # stands for an escaped backslash, \\ in JSON
 _JSON_QT=$'\x1e'   # stands for an escaped quote, \" in JSON
 _JSON_U=$'\x1d'    # marks a \u escape while splitting
-json_escape() { # json_escape STRING → the escaped body on stdout (no newline)
-  _json_print_from json_escape_to "$1"
-}
+json_escape() { _json_print_from json_escape_to "$1"; } # STRING → the body on stdout, no newline
 
 # _json_utf8_to VAR CODEPOINT → VAR = the UTF-8 bytes, whatever the locale (printf's
 # \xHH escapes are bytes; its \u escapes would depend on LC_CTYPE).
@@ -141,11 +134,8 @@ _json_unescape_protected_to() {
     elif ((_json_cp >= 0xDC00 && _json_cp <= 0xDFFF)); then
       _json_cp=0xFFFD
     fi
-    if ((_json_cp == 0)); then
-      _json_ch=''
-    else
-      _json_utf8_to _json_ch "$_json_cp"
-    fi
+    _json_ch=''
+    ((_json_cp == 0)) || _json_utf8_to _json_ch "$_json_cp"
     _json_out+=("$_json_ch" "${_json_rest//"$_JSON_BS"/'\'}")
   done
   IFS=
@@ -161,15 +151,12 @@ json_unescape_to() { # json_unescape_to VAR BODY
   fi
   _json_unescape_protected_to "$1" "$_json_s"
 }
-json_unescape() { # json_unescape BODY → the text on stdout (no newline)
-  _json_print_from json_unescape_to "$1"
-}
+json_unescape() { _json_print_from json_unescape_to "$1"; } # BODY → the text on stdout, no newline
 
 # _json_find JSON KEY → on success sets _json_kind to `string` (and _json_value to the
 # string's body, \\ and \" still as placeholders), `scalar` (and _json_value to the
 # text of the value: a number, true, false or null) or `compound` (_json_value: the raw
-# text of the object or array). The caller declares both and sets
-# LC_ALL=C.
+# text of the object or array). The caller declares both and sets LC_ALL=C.
 _json_find() {
   local _json_text=$1 _json_key=$2
   # Cheap reject: most absent keys never appear at all.
@@ -246,40 +233,36 @@ _json_compound() {
   done
 }
 
-# _json_print_from FUNC ARGS... → runs the _to form FUNC into a local, prints that
-# (every plain reader below is its _to form, printed)
+# _json_print_from FUNC ARGS... → prints what the _to form FUNC stores (the plain readers)
 _json_print_from() {
   local _json_print
   "$1" _json_print "${@:2}" || return 1
   printf '%s' "$_json_print"
 }
 
-json_string_field_to() { # json_string_field_to VAR JSON KEY
+# _json_field_to VAR JSON KEY KIND [REGEX] → VAR = the value of KEY when it is of KIND
+# (see _json_find) and, a scalar, matches REGEX; a string unescaped.
+_json_field_to() {
   local LC_ALL=C
   local _json_kind _json_value
-  _json_find "$2" "$3" && [[ $_json_kind == string ]] || return 1
-  _json_unescape_protected_to "$1" "$_json_value"
+  _json_find "$2" "$3" || return 1
+  [[ $_json_kind == "$4" && ($4 != scalar || $_json_value =~ $5) ]] || return 1
+  if [[ $4 == string ]]; then
+    _json_unescape_protected_to "$1" "$_json_value"
+  else
+    printf -v "$1" '%s' "$_json_value"
+  fi
 }
+
+json_string_field_to() { _json_field_to "$1" "$2" "$3" string; } # VAR JSON KEY
 json_string_field() { _json_print_from json_string_field_to "$@"; } # JSON KEY → the string
 
-json_object_field_to() { # json_object_field_to VAR JSON KEY → the raw text of an object or array
-  local LC_ALL=C
-  local _json_kind _json_value
-  _json_find "$2" "$3" && [[ $_json_kind == compound ]] || return 1
-  printf -v "$1" '%s' "$_json_value"
-}
+json_object_field_to() { _json_field_to "$1" "$2" "$3" compound; } # VAR JSON KEY
 json_object_field() { _json_print_from json_object_field_to "$@"; } # JSON KEY → raw JSON text
 
-# _json_scalar_to VAR JSON KEY REGEX → VAR = the scalar's text when it matches REGEX
-_json_scalar_to() {
-  local LC_ALL=C
-  local _json_kind _json_value
-  _json_find "$2" "$3" && [[ $_json_kind == scalar && $_json_value =~ $4 ]] || return 1
-  printf -v "$1" '%s' "$_json_value"
-}
 json_number_field_to() { # json_number_field_to VAR JSON KEY
-  _json_scalar_to "$1" "$2" "$3" '^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$'
+  _json_field_to "$1" "$2" "$3" scalar '^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$'
 }
 json_number_field() { _json_print_from json_number_field_to "$@"; } # JSON KEY → the number
-json_bool_field_to() { _json_scalar_to "$1" "$2" "$3" '^(true|false)$'; } # VAR JSON KEY
+json_bool_field_to() { _json_field_to "$1" "$2" "$3" scalar '^(true|false)$'; } # VAR JSON KEY
 json_bool_field() { _json_print_from json_bool_field_to "$@"; } # JSON KEY → true or false

@@ -5,27 +5,18 @@
 # gpt-oss-rpc-worker.sh (llama.cpp RPC workers); gpt-oss-status.sh reads the pids.
 # Needs common.sh.
 #
-# An instance is a process recorded in a state directory DIR under NAME:
-#   DIR/NAME.pid    its pid
-#   DIR/NAME.argv   the command line it was started with, one argument per line
-#   DIR/NAME.log    its stdout and stderr
-#   DIR/start.flock locked (flock) while a start or a stop is in progress
-# The server on PORT:      DIR=$(server_state_dir PORT)      NAME=server, plus server.url,
-#                          server.rpc (its RPC workers, one per line); its keepalive loop
-#                          NAME=keepalive
-# An RPC worker on PORT:   DIR=$(worker_state_dir PORT)      NAME=worker
-# A pid is only trusted when the live process's command line is the whole one we
-# started (runs_recorded), so a recycled pid is never killed (or reported) as ours.
+# An instance is a process recorded in a state directory DIR under NAME (DIR/NAME.pid,
+# NAME.argv, NAME.log; DIR/start.flock): the server on PORT and its keepalive in
+# $(server_state_dir PORT), an RPC worker in $(worker_state_dir PORT); each file is in
+# docs/reference.md's state table. A pid is only trusted when the live process's command
+# line is the whole one we started (runs_recorded), so a recycled pid is never ours.
 
-# require_home → exit 2 with one line when HOME is unset or empty: the state, the caches,
-# the tuned config and the default model folder live under it.
 require_home() {
   [[ -n "${HOME:-}" ]] || usage_error "HOME is not set; the suite keeps its state, caches and default model folder under it: set HOME"
 }
 
-# require_ipv4_host NAME HOST → exit 2 unless HOST is a name or IPv4 address to bind. The
-# suite is IPv4 by design (every client runs curl -4), so an IPv6 address would start a
-# server no client reaches.
+# require_ipv4_host NAME HOST → exit 2 unless HOST is a name or IPv4 address to bind: every
+# client runs curl -4, so a server on an IPv6 address would be one no client reaches.
 require_ipv4_host() {
   local name=$1 host=$2
   [[ "$host" != *[:[]* ]] || ipv6_refused "$name" "$host"
@@ -39,14 +30,15 @@ worker_state_dir() { printf '%s\n' "$(state_dir)/rpc-worker-$1"; } # worker_stat
 # host:port: only one server can listen on a port of this machine.)
 server_state_dir() { printf '%s\n' "$(state_dir)/server-${1:-${GPT_OSS_PORT:-8000}}"; }
 
-# server_state_dirs → the state dir of every server of ours that has one, by port
-server_state_dirs() {
+# instance_dirs KIND NAME → every state dir KIND-PORT that records a NAME, by port
+instance_dirs() {
   local d
-  for d in "$(state_dir)"/server-*; do
-    [[ -f "$d/server.argv" ]] && printf '%s\t%s\n' "${d##*-}" "$d"
+  for d in "$(state_dir)/$1"-*; do
+    [[ -f "$d/$2.argv" ]] && printf '%s\t%s\n' "${d##*-}" "$d"
   done | sort -n | cut -f2-
   return 0
 }
+server_state_dirs() { instance_dirs server server; } # every server of ours, by port
 
 # url_port URL → the port of an http(s) URL (80 or 443 when it names none)
 url_port() {
@@ -134,26 +126,19 @@ find_instance() {
 }
 instance_pid() { find_instance "$@" && printf '%s\n' "$found_pid"; }
 
-server_pid() { instance_pid "$(server_state_dir "$@")" server; } # server_pid [PORT] → our llama-server's pid
-
-keepalive_pid() { instance_pid "$(server_state_dir "$@")" keepalive; } # keepalive_pid [PORT] → its keepalive's
-
 # record_pid DIR NAME PID → DIR/NAME.pid written whole (a reader never sees half of it)
-record_pid() {
-  printf '%s\n' "$3" >"$1/$2.pid.$$" && mv -f "$1/$2.pid.$$" "$1/$2.pid"
-}
+record_pid() { printf '%s\n' "$3" >"$1/$2.pid.$$" && mv -f "$1/$2.pid.$$" "$1/$2.pid"; }
 
 # stop_pid PID [GRACE_SECONDS] → TERM, wait up to GRACE, then KILL; returns when gone.
 stop_pid() {
   local pid=$1 grace=${2:-5} waited=0
   kill -TERM "$pid" 2>/dev/null || return 0
   while kill -0 "$pid" 2>/dev/null; do
-    if ((waited >= grace * 20)); then
+    if ((waited++ >= grace * 20)); then
       kill -KILL "$pid" 2>/dev/null || true
       break
     fi
     sleep 0.05
-    waited=$((waited + 1))
   done
   # Reap it when it is our child, so no zombie lingers.
   wait "$pid" 2>/dev/null || true
@@ -163,27 +148,24 @@ stop_pid() {
 # when LABEL is set) and removes its pid file; status 1 when none was running.
 # A live process at the recorded pid that runs another command is named and left alone.
 stop_instance() {
-  local dir=$1 name=$2 label=$3 grace=$4 pid
+  local dir=$1 name=$2 label=$3 grace=$4 status=0
   if find_instance "$dir" "$name"; then
-    pid=$found_pid
-    [[ -z "$label" ]] || say "stopping $label (pid $pid)"
-    stop_pid "$pid" "$grace"
-    rm -f "$dir/$name.pid"
-    return 0
+    [[ -z "$label" ]] || say "stopping $label (pid $found_pid)"
+    stop_pid "$found_pid" "$grace"
+  else
+    status=1
+    [[ -z "$untrusted_pid" ]] ||
+      say "not stopping pid $untrusted_pid from $dir/$name.pid: it does not run the command recorded in $name.argv, so it is not ours"
   fi
-  [[ -z "$untrusted_pid" ]] ||
-    say "not stopping pid $untrusted_pid from $dir/$name.pid: it does not run the command recorded in $name.argv, so it is not ours"
   rm -f "$dir/$name.pid"
-  return 1
+  return "$status"
 }
 
-# stop_ours [DIR] → stop the keepalive and the server recorded in DIR (default: the
-# default port's, server_state_dir), under its start lock: a start in progress is ended
-# first (it cleans up after itself), and no state is removed while another start or stop
-# works on it.
+# stop_ours DIR → stop the keepalive and the server recorded in DIR, under its start lock:
+# a start in progress is ended first (it cleans up after itself), and no state is removed
+# while another start or stop works on it.
 stop_ours() {
-  local dir=${1:-} stopped=0 own_lock=0
-  [[ -n "$dir" ]] || dir=$(server_state_dir)
+  local dir=$1 stopped=0 own_lock=0
   if [[ -z "${_lifecycle_lock_fd:-}" ]]; then
     cancel_start "$dir"
     acquire_lock "$dir" "${start_timeout:-300}" "the server"
@@ -278,13 +260,9 @@ argv_json() { # argv_json → the global argv as a JSON array of strings (needs 
 
 quoted_argv() { # quoted_argv → the global array argv as one line a shell reads back the same
   local arg line="" quoted
-  # shellcheck disable=SC2154 # argv: the command being started, set by the caller
   for arg in "${argv[@]}"; do
-    if [[ "$arg" =~ ^[A-Za-z0-9_./:=,+@%-]+$ ]]; then
-      quoted=$arg
-    else
-      printf -v quoted '%q' "$arg"
-    fi
+    quoted=$arg
+    [[ "$arg" =~ ^[A-Za-z0-9_./:=,+@%-]+$ ]] || printf -v quoted '%q' "$arg"
     line+="${line:+ }$quoted"
   done
   printf '%s\n' "$line"
@@ -400,13 +378,11 @@ launch_keepalive() {
 # stay_in_foreground PID WHAT STOP → after a successful start with --foreground: waits
 # for PID, then runs STOP (a function) and exits with PID's status; Ctrl-C (INT) or TERM
 # run STOP and exit 130 / 143.
+# shellcheck disable=SC2064 # STOP is expanded now, on purpose
 stay_in_foreground() {
   local pid=$1 what=$2 stop=$3 status=0
-  # shellcheck disable=SC2064 # STOP is expanded now, on purpose
   trap "$stop; exit 130" INT
-  # shellcheck disable=SC2064
   trap "$stop; exit 143" TERM
-  # shellcheck disable=SC2064
   trap "$stop; exit 129" HUP
   say "running in the foreground; Ctrl-C stops the $what"
   keep_started # from here on, its end is the normal end
@@ -426,10 +402,8 @@ wait_ready() {
   while :; do
     if ! kill -0 "$pid" 2>/dev/null; then
       wait "$pid" 2>/dev/null || true
-      {
-        say "$what exited during start-up; last lines of $log:"
-        tail -n 20 "$log" | sed 's/^/  /'
-      } >&2
+      say "$what exited during start-up; last lines of $log:"
+      tail -n 20 "$log" | sed 's/^/  /' >&2
       [[ -z "$on_exit" ]] || "$on_exit"
       die "$EXIT_START_FAILED" "$what failed to start (command: $(quoted_argv))"
     fi

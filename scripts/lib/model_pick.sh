@@ -25,12 +25,8 @@ quant_rank() {
 # is_model_candidate PATH → GGUF weights, first part of a split model, not a projector.
 is_model_candidate() {
   local name=${1##*/}
-  [[ "$name" == *.gguf ]] || return 1
-  [[ "${name,,}" == mmproj* ]] && return 1
-  if [[ "$name" =~ -([0-9]{5})-of-[0-9]{5}\.gguf$ ]]; then
-    [[ "${BASH_REMATCH[1]}" == 00001 ]] || return 1
-  fi
-  return 0
+  [[ "$name" == *.gguf && "${name,,}" != mmproj* ]] || return 1
+  [[ ! "$name" =~ -([0-9]{5})-of-[0-9]{5}\.gguf$ || "${BASH_REMATCH[1]}" == 00001 ]]
 }
 
 # pick_model_in DIR → prints "PATH<TAB>QUANT<TAB>REASON" of the best file; fails if none.

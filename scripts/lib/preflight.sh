@@ -2,21 +2,13 @@
 # gpt-oss-fast.sh's offline answers, which start nothing: --version (the suite's version,
 # the llama-server binary it would use and that binary's own version line) and
 # --check-model (is the GGUF usable here: the Python core's `gguf check`).
-# Sourced by gpt-oss-fast.sh after its knobs are read; uses its find_server_binary,
-# resolve_model, model and json.
+# Sourced by gpt-oss-fast.sh after its knobs are read (find_server_binary, resolve_model).
 # shellcheck disable=SC2154 # model and json are set by gpt-oss-fast.sh, which sources this
 
 # llama_server_version BINARY → the binary's own "version: N (commit)" line, or nothing.
 # Both dialects print it on stderr; some builds print device lines before it.
 llama_server_version() {
-  local line
-  while IFS= read -r line; do
-    if [[ "$line" == version:* ]]; then
-      printf '%s\n' "$line"
-      return 0
-    fi
-  done < <(timeout 10 "$1" --version 2>&1 </dev/null)
-  return 0
+  timeout 10 "$1" --version 2>&1 </dev/null | sed -n '/^version:/{p;q;}' || true
 }
 
 run_version() {
@@ -33,9 +25,8 @@ run_version() {
 # run_check_model → checks `--check-model FILE`, else the model a start would serve
 # (--model, GPT_OSS_GGUF_MODEL_PATH or the pick); a missing file is the check's to report.
 run_check_model() {
-  local -a args
   [[ -n "$model" ]] || resolve_model
-  args=(gguf check "$model")
+  local -a args=(gguf check "$model")
   ((json)) && args+=(--json)
   gpt_oss_py "${args[@]}"
 }

@@ -12,6 +12,7 @@
 #       here (nproc cores; at least 1)
 #   provision_plan CORE_MINUTES WHAT → the line a script's --plan prints for a build
 #   provision_plan_option SCRIPT ARG... → the [--plan] option (and --help) of a step
+#   provision_found PLAN PATH → PATH on stdout unless PLAN (--plan: nothing to build); exit 0
 
 PROVISION_PREFIX=${PROVISION_PREFIX:-provision}
 
@@ -33,6 +34,11 @@ provision_minutes() {
 }
 
 provision_plan() { printf '%s\t%s\n' "$1" "$2"; }
+
+provision_found() {
+  [[ -n "$1" ]] || printf '%s\n' "$2"
+  exit 0
+}
 
 # Pattern (the tools' own words: pip/urllib3, npm, cmake, gcc/clang, coreutils), then the
 # hint; the first pattern found in the log wins.

@@ -5,18 +5,15 @@
 # Needs common.sh; brings json.sh with it.
 # shellcheck disable=SC2154 # `reply` is set by the script that sources this file
 
-# server_message → the "message" of an error reply ({"error":{...}}), else its first line
 # shellcheck source=scripts/lib/json.sh
 source "${BASH_SOURCE[0]%/*}/json.sh"
 
+# server_message → the "message" of an error reply ({"error":{...}}), else its first line
 server_message() {
-  local error message
-  if json_object_field_to error "$reply" error && json_string_field_to message "$error" message; then
-    printf '%s\n' "$message"
-  else
-    message=${reply%%$'\n'*}
-    printf '%s\n' "${message:0:200}"
-  fi
+  local error message=${reply%%$'\n'*}
+  message=${message:0:200}
+  json_object_field_to error "$reply" error && json_string_field_to message "$error" message
+  printf '%s\n' "${message%%$'\n'*}" # one line on stderr, whatever the server wrote
 }
 
 # The exit codes are the FAIL_* rows of the one table (py/gpt_oss_suite/exit_codes.sh);
@@ -42,7 +39,7 @@ die_on_curl_failure() {
 # die_on_http_error HTTP URL [WHAT_NOW_WHEN_LOADING] [ENDPOINT] → returns only when
 # HTTP is 200 (ENDPOINT /completion: a 404 there means a server that is not llama.cpp)
 die_on_http_error() {
-  local http=$1 url=$2 loading_hint=${3:-retry shortly} endpoint=${4:-} error n_prompt n_ctx code
+  local http=$1 url=$2 loading_hint=${3:-retry shortly} endpoint=${4:-} error='' n_prompt n_ctx code
   case $http in
     200) return 0 ;;
     404)
@@ -52,9 +49,8 @@ die_on_http_error() {
       ;;
     503) die "$FAIL_LOADING" "the server at $url is still loading the model (HTTP 503: $(server_message)); $loading_hint" ;;
     401)
-      if [[ -n ${GPT_OSS_API_KEY:+set} ]]; then # :+ keeps the key out of a GPT_OSS_DEBUG trace
+      [[ -z ${GPT_OSS_API_KEY:+set} ]] || # :+ keeps the key out of a GPT_OSS_DEBUG trace
         die "$FAIL_HTTP" "the server at $url rejected GPT_OSS_API_KEY (HTTP 401: $(server_message))"
-      fi
       die "$FAIL_HTTP" "the server at $url needs an API key: set GPT_OSS_API_KEY (HTTP 401: $(server_message))"
       ;;
     400)
@@ -76,9 +72,8 @@ die_on_http_error() {
     500)
       # Unified KV (-kvu): the slots share one pool, and when the requests running at the
       # same time hold more tokens than it, the server fails all of them with this.
-      if [[ $(server_message) == "Context size has been exceeded." ]]; then
+      [[ $(server_message) != "Context size has been exceeded." ]] ||
         die "$FAIL_CONTEXT" "the server's shared KV pool (unified KV) ran out: the requests running at the same time hold more tokens than it has, so it failed them all (HTTP 500: Context size has been exceeded.); retry, send fewer requests at once, or raise GPT_OSS_CTX"
-      fi
       die "$FAIL_HTTP" "the server at $url answered HTTP 500: $(server_message)"
       ;;
     *) die "$FAIL_HTTP" "the server at $url answered HTTP $http: $(server_message)" ;;

@@ -84,15 +84,13 @@ rpc_require_workers() {
   local -a list=()
   IFS=, read -ra list <<<"$1"
   while IFS=$'\t' read -r addr word detail; do
-    if [[ "$word" == answers ]]; then
-      up+="${up:+, }$addr"
-    elif [[ "$word" == connected ]]; then # no server of ours runs: someone else's
-      down+="${down:+, }$addr (busy: another program on this host holds it, and a worker serves one client at a time)"
-      n=$((n + 1))
-    else
-      down+="${down:+, }$addr ($(rpc_detail "$word" "$detail" 2))"
-      n=$((n + 1))
-    fi
+    case $word in
+      answers) up+="${up:+, }$addr"; continue ;;
+      connected) detail="busy: another program on this host holds it, and a worker serves one client at a time" ;;
+      *) detail=$(rpc_detail "$word" "$detail" 2) ;;
+    esac
+    down+="${down:+, }$addr ($detail)"
+    n=$((n + 1))
   done < <(rpc_probe_all 2 "${list[@]}")
   if ((n == 1)); then
     die "$EXIT_UNREACHABLE" "an RPC worker in GPT_OSS_RPC does not answer: $down; start it on its host (scripts/gpt-oss-rpc-worker.sh) or remove it from GPT_OSS_RPC"

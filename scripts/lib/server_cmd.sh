@@ -17,10 +17,9 @@ resolve_model() {
     [[ -f "$model" ]] || die "$EXIT_NO_MODEL" "model file not found: $model (from GPT_OSS_GGUF_MODEL_PATH or --model)"
     read -r _ model_quant model_reason <<<"$(quant_rank "$model")"
     model_reason="given by GPT_OSS_GGUF_MODEL_PATH or --model"
+  elif ! line=$(pick_model_in "$model_dir"); then
+    die "$EXIT_NO_MODEL" "no GGUF model found in $model_dir; set GPT_OSS_GGUF_MODEL_PATH to a .gguf file or GPT_OSS_MODEL_DIR to a folder of them"
   else
-    if ! line=$(pick_model_in "$model_dir"); then
-      die "$EXIT_NO_MODEL" "no GGUF model found in $model_dir; set GPT_OSS_GGUF_MODEL_PATH to a .gguf file or GPT_OSS_MODEL_DIR to a folder of them"
-    fi
     IFS=$'\t' read -r model model_quant model_reason <<<"$line"
   fi
   model=$(resolved_path "$model")
@@ -64,15 +63,13 @@ choose_context() {
     [[ -n "$kvu_flag" ]] || usage_error "GPT_OSS_KV_UNIFIED=1 but $bin has no -kvu/--kv-unified"
     kv_flags=("$kvu_flag")
     run_ctx=${ctx:-$POOL_CTX}
+    ctx_why="unified KV: $parallel slots share one $run_ctx-token pool${ctx:+ (GPT_OSS_CTX)}"
     if [[ -z "$ctx" ]]; then
       expect_slot_ctx=$PER_REQUEST_CTX
-      ctx_why="unified KV: $parallel slots share one $run_ctx-token pool"
       if [[ -n "$per_slot_flag" ]]; then
         kv_flags+=("$per_slot_flag" "$PER_REQUEST_CTX")
         ctx_why+=", each request at most $PER_REQUEST_CTX (a full tool loop, a query and the keepalive fit at once)"
       fi
-    else
-      ctx_why="unified KV: $parallel slots share one $run_ctx-token pool (GPT_OSS_CTX)"
     fi
   else
     run_ctx=${ctx:-$((parallel * PER_REQUEST_CTX))}
@@ -118,10 +115,8 @@ build_argv() {
     fi
     argv+=(--rpc "$rpc")
   fi
-  if [[ -n "${GPT_OSS_EXTRA_ARGS:-}" ]]; then
-    read -ra extra <<<"$GPT_OSS_EXTRA_ARGS"
-    argv+=("${extra[@]}")
-  fi
+  read -ra extra <<<"${GPT_OSS_EXTRA_ARGS:-}"
+  argv+=("${extra[@]}")
 }
 
 # The 2026 server lists --rpc in every build and refuses it only when parsing it.

@@ -9,9 +9,8 @@
 #       suite's own flags, dialect handling and context choice apply), the knobs given as
 #       environment assignments, its state under STATE (one per server: several may run
 #       at once), no warm-up and no keepalive; returns after a first 1-token answer.
-#       Sets SM_PID, SM_URL, SM_LOG, SM_ARGV (the command line it started),
+#       Sets SM_PID, SM_URL, SM_ARGV (the command line it started),
 #       SM_START_MS (launch to first answer). Status 1 with SM_ERROR when it fails.
-#       The tuned config (gpt-oss-tune.sh) is ignored unless SM_USE_TUNED=1.
 #   sm_stop STATE → stops that server.
 #   sm_rss_mib PID → resident memory of the process, MiB with one decimal.
 #   sm_kv_mib LOG → the KV cache memory the server reported in its log (MiB; the sum of
@@ -21,7 +20,7 @@
 #   sm_free_port → a loopback port nothing listens on (a fresh one per server: the
 #       Aug-2025 server cannot bind a port left in TIME_WAIT).
 
-SM_PID="" SM_URL="" SM_LOG="" SM_ARGV="" SM_START_MS=0 SM_ERROR=""
+SM_PID="" SM_URL="" SM_ARGV="" SM_START_MS=0 SM_ERROR=""
 
 sm_start() {
   local state=$1 port=$2 t0 t1 out
@@ -37,7 +36,6 @@ sm_start() {
     return 1
   fi
   SM_URL="http://127.0.0.1:$port"
-  SM_LOG="$state/gpt-oss/server-$port/server.log"
   SM_PID=$(sm_field "$out" pid)
   SM_ARGV=$(python3 -c 'import json, shlex, sys; print(shlex.join(json.loads(sys.argv[1])["argv"][1:]))' "$out")
   curl -4 -s -o /dev/null --max-time 120 -H 'Content-Type: application/json' \

@@ -6,10 +6,8 @@
 # lifecycle.sh, dialect.sh and server_cmd.sh.
 # shellcheck disable=SC2034,SC2154 # the knobs and results are gpt-oss-fast.sh's variables
 
-
-
-http_status() { # http_status URL → the HTTP status, 000 when nothing answers
-  curl -4 -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" 2>/dev/null || true
+http_status() { # http_status URL [SECS] → the HTTP status, 000 when nothing answers
+  curl -4 -s -o /dev/null -w '%{http_code}' --max-time "${2:-2}" "$1" 2>/dev/null || true
 }
 
 # run_check → --check: exit 0 with the URL when our server is up and healthy.
@@ -26,19 +24,17 @@ run_check() {
 # a start that is still loading) and return 0. Other settings exit 8 unless --restart,
 # which stops it (status 1, as when none runs).
 reuse_running() {
-  local running
   reuse_or_replace "$state" server "$restart" stop_this \
     "our llama-server (pid {pid}) runs with other settings; use --restart to replace it (or 'gpt-oss-fast.sh stop')" || return 1
-  running=$reused_pid
   if [[ "$(http_status "$url/health")" == 200 ]]; then
-    say "reusing the running llama-server (pid $running) at $url with the same model and settings"
-    if ((keepalive > 0)) && ! instance_pid "$state" keepalive >/dev/null; then start_keepalive "$running"; fi
+    say "reusing the running llama-server (pid $reused_pid) at $url with the same model and settings"
+    if ((keepalive > 0)) && ! instance_pid "$state" keepalive >/dev/null; then start_keepalive "$reused_pid"; fi
   else
     # Ours, same settings, still loading (another start is finishing): wait for it.
-    wait_until_ready "$running"
+    wait_until_ready "$reused_pid"
   fi
   read_props
-  report true "$running"
+  report true "$reused_pid"
 }
 
 # refuse_busy_port → exit 8 when another program holds the port.
@@ -75,7 +71,7 @@ wait_until_ready() {
 }
 server_healthy() {
   local code
-  code=$(curl -4 -s -o /dev/null -w '%{http_code}' --max-time 1 "$url/health" 2>/dev/null || true)
+  code=$(http_status "$url/health" 1)
   [[ "$code" == 200 ]] && return 0
   if [[ "$code" == 503 ]] && ((!loading_said)) && stderr_is_tty; then
     say "loading the model..."

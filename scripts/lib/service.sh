@@ -131,28 +131,20 @@ EOF
 EOF
 }
 
-# run_print_service[_systemd|_launchd] → the unit or plist on stdout (default: this OS's)
+# run_print_service → the unit or plist of service_kind on stdout (default: this OS's)
 run_print_service() {
-  if [[ "$(uname -s)" == Darwin ]]; then run_print_service_launchd; else run_print_service_systemd; fi
-}
-run_print_service_systemd() { print_service systemd; }
-run_print_service_launchd() { print_service launchd; }
-
-print_service() {
-  local kind=$1
+  local kind=${service_kind:-systemd}
   local -a service_args service_vars
+  [[ -n "${service_kind:-}" || "$(uname -s)" != Darwin ]] || kind=launchd
   service_argv
   service_env
-  case "$kind" in
-    systemd)
-      [[ -z "${GPT_OSS_API_KEY:+set}" ]] \
-        || warn "GPT_OSS_API_KEY is not written into the unit; put GPT_OSS_API_KEY=... in $(service_env_file) (chmod 600)"
-      print_systemd_unit
-      ;;
-    launchd)
-      [[ -z "${GPT_OSS_API_KEY:+set}" ]] \
-        || warn "GPT_OSS_API_KEY is not written into the plist; add it to its EnvironmentVariables yourself"
-      print_launchd_plist
-      ;;
-  esac
+  if [[ "$kind" == systemd ]]; then
+    [[ -z "${GPT_OSS_API_KEY:+set}" ]] \
+      || warn "GPT_OSS_API_KEY is not written into the unit; put GPT_OSS_API_KEY=... in $(service_env_file) (chmod 600)"
+    print_systemd_unit
+  else
+    [[ -z "${GPT_OSS_API_KEY:+set}" ]] \
+      || warn "GPT_OSS_API_KEY is not written into the plist; add it to its EnvironmentVariables yourself"
+    print_launchd_plist
+  fi
 }

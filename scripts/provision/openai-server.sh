@@ -29,10 +29,8 @@ version=0.3.16 core_minutes=2
 what="llama-cpp-python[server] $version venv (no compile: the Aug-2025 libllama)"
 venv="${XDG_CACHE_HOME:-$HOME/.cache}/gpt-oss-suite/llama-cpp-python-server-$version"
 python="$venv/bin/python"
-if [[ -x "$python" && -f "$venv/.installed" ]]; then
-  [[ -n "$plan" ]] || printf '%s\n' "$python"
-  exit 0
-fi
+installed() { [[ -x "$python" && -f "$venv/.installed" ]]; }
+if installed; then provision_found "$plan" "$python"; fi
 if [[ -n "$plan" ]]; then
   "$here/llama-server.sh" --aug2025-lib --plan
   provision_plan "$core_minutes" "$what"
@@ -42,9 +40,7 @@ fi
 # shellcheck source=scripts/lib/flock.sh
 source "$here/../lib/flock.sh"
 flock_wait_announced "$venv.lock" "llama-cpp-python[server]"
-if [[ -x "$python" && -f "$venv/.installed" ]]; then
-  printf '%s\n' "$python"; exit 0
-fi
+if installed; then provision_found "" "$python"; fi
 lib_dir=$("$here/llama-server.sh" --aug2025-lib) ||
   die "llama_cpp.server needs the Aug-2025 libllama, which could not be built (see above)"
 # scikit-build-core still configures the (empty) CMake project: cmake and a compiler.

@@ -2,14 +2,9 @@
 # Usage: scripts/make/bench-sections/10-context.sh   (run by make bench)
 # Summary: the guide's "small context wins", measured on both server dialects.
 #
-# Each setting is started by gpt-oss-fast.sh (its own flags, dialect and context rules)
-# on the bench model: -c 384 (the guide), 1024 and 4096 with 4 slots, each with and
-# without unified KV (-kvu), and the suite's default. Per setting: the 8-token query and
-# a ~130-token prompt (32 tokens) through gpt-oss-bench.sh: p50/p95 ms, prompt and
-# decode tok/s; the per-slot context from /props; the server's RSS and the KV memory it
-# reports. Then the criterion: the default's 8-token query p50 within 3 % of
-# -c 384 -np 4, both servers up at once and requests interleaved (>= 41 each).
-# Markdown on stdout, numbers in $BENCH_SECTIONS_DIR/10-context.json.
+# Each setting (the table below) is started by gpt-oss-fast.sh, so its own flags, dialect
+# and context rules apply; what is measured is in the Markdown it prints and in
+# docs/performance.md. Markdown on stdout, numbers in $BENCH_SECTIONS_DIR/10-context.json.
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 source "$BENCH_ROOT/scripts/lib/common.sh"
@@ -25,7 +20,6 @@ cleanup() {
 }
 trap cleanup EXIT
 progress() { printf 'bench: context: %s\n' "$*" >&2; }
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 long_prompt=$(printf 'The quick brown fox jumps over the lazy dog. %.0s' {1..12})
 query_body='{"prompt":"1+1=","n_predict":8,"temperature":0,"cache_prompt":true}'
 
@@ -49,7 +43,7 @@ measure_setting() { # measure_setting DIALECT BINARY LABEL KNOBS → one table r
   read -ra env_args <<<"$knobs"
   n=$((n + 1))
   state="$scratch/state-$n"
-  port=$(free_port)
+  port=$(sm_free_port)
   if ! sm_start "$state" "$port" LLAMA_SERVER="$bin" GPT_OSS_GGUF_MODEL_PATH="$BENCH_MODEL" \
     "${env_args[@]}"; then
     progress "$dialect $label: $SM_ERROR"
@@ -84,18 +78,16 @@ measure_setting() { # measure_setting DIALECT BINARY LABEL KNOBS → one table r
 # interleave DIALECT BINARY → the 3 % criterion: default vs -c 384 -np 4, both running
 interleave() {
   local dialect=$1 bin=$2 base_state="$scratch/state-base-$1" def_state="$scratch/state-def-$1"
-  local base_url def_url i t0 t1 p50_base p50_def ratio verdict
-  sm_start "$base_state" "$(free_port)" LLAMA_SERVER="$bin" GPT_OSS_GGUF_MODEL_PATH="$BENCH_MODEL" GPT_OSS_CTX=384 || return 1
-  base_url=$SM_URL
-  sm_start "$def_state" "$(free_port)" LLAMA_SERVER="$bin" GPT_OSS_GGUF_MODEL_PATH="$BENCH_MODEL" || return 1
-  def_url=$SM_URL
-  : >"$scratch/base-$dialect" && : >"$scratch/def-$dialect"
+  local i side t0 t1 p50_base p50_def ratio verdict
+  local -A url_of=()
+  sm_start "$base_state" "$(sm_free_port)" LLAMA_SERVER="$bin" GPT_OSS_GGUF_MODEL_PATH="$BENCH_MODEL" GPT_OSS_CTX=384 || return 1
+  url_of[base]=$SM_URL
+  sm_start "$def_state" "$(sm_free_port)" LLAMA_SERVER="$bin" GPT_OSS_GGUF_MODEL_PATH="$BENCH_MODEL" || return 1
+  url_of[def]=$SM_URL
   for ((i = 0; i < interleaved + 2; i++)); do
     for side in base def; do
-      local target=$base_url
-      [[ $side == def ]] && target=$def_url
       t0=${EPOCHREALTIME/[.,]/}
-      curl -4 -s -o /dev/null -H 'Content-Type: application/json' --data-binary "$query_body" "$target/completion"
+      curl -4 -s -o /dev/null -H 'Content-Type: application/json' --data-binary "$query_body" "${url_of[$side]}/completion"
       t1=${EPOCHREALTIME/[.,]/}
       ((i < 2)) || printf '%d.%03d\n' $(((t1 - t0) / 1000)) $(((t1 - t0) % 1000)) >>"$scratch/$side-$dialect"
     done

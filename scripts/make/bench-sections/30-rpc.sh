@@ -2,20 +2,16 @@
 # Usage: scripts/make/bench-sections/30-rpc.sh   (run by scripts/make/bench-report.sh)
 # Summary: `make bench` row: decode and prompt tok/s, one machine vs two loopback RPC workers.
 #
-# Starts, in a state directory of its own: two llama.cpp RPC workers on 127.0.0.1
-# (gpt-oss-rpc-worker.sh), the suite's server on SmolLM2 spread over them
-# (GPT_OSS_RPC), the same server without RPC, and that one with 1 thread (-t 1, as each
-# worker runs: on a busy machine llama.cpp's threads wait for each other); then measures
-# them with gpt-oss-bench.sh, in interleaved chunks of 5 runs (BENCH_RUNS per side). The
-# servers are the suite's RPC build (scripts/provision/llama-server.sh --cached). Prints a
-# Markdown section on stdout, writes $BENCH_SECTIONS_DIR/30-rpc.json; progress on stderr.
-# On a 2-core machine the workers share the CPU with the server: this measures the RPC
-# protocol plus contention over loopback TCP, not a network.
+# Two loopback RPC workers against the same server without RPC, and with 1 thread (-t 1,
+# as each worker runs: on a busy machine llama.cpp's threads wait for each other); the
+# Markdown it prints says how. On a 2-core machine the workers share the CPU with the
+# server: this measures the RPC protocol plus contention over loopback TCP, not a network.
+# Markdown on stdout, numbers in $BENCH_SECTIONS_DIR/30-rpc.json; progress on stderr.
 set -euo pipefail
 root=${BENCH_ROOT:?run by scripts/make/bench-report.sh}
 # shellcheck source=scripts/lib/common.sh
 source "$root/scripts/lib/common.sh"
-use_libs lifecycle
+use_libs lifecycle server_measure
 
 runs=${BENCH_RUNS:-30}
 chunk=5 max_tokens=16
@@ -32,7 +28,6 @@ export LLAMA_SERVER=$server GPT_OSS_RPC_WORKER_BIN
 GPT_OSS_RPC_WORKER_BIN=$("$root/scripts/provision/llama-server.sh" --rpc-worker)
 export GPT_OSS_GGUF_MODEL_PATH=${BENCH_MODEL:-$("$root/scripts/provision/models.sh" smollm2)}
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 one_state="$scratch/one" one1_state="$scratch/one1" rpc_state="$scratch/rpc"
 cleanup() {
   XDG_STATE_HOME=$one_state "$root/scripts/gpt-oss-fast.sh" stop --all >/dev/null 2>&1 || true
@@ -43,7 +38,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-w1=$(free_port) w2=$(free_port) p_one=$(free_port) p_one1=$(free_port) p_rpc=$(free_port)
+w1=$(sm_free_port) w2=$(sm_free_port)
+p_one=$(sm_free_port) p_one1=$(sm_free_port) p_rpc=$(sm_free_port)
 progress "two workers on 127.0.0.1:$w1 and :$w2, and three servers on SmolLM2"
 XDG_STATE_HOME=$rpc_state "$root/scripts/gpt-oss-rpc-worker.sh" --port "$w1" >/dev/null 2>&1
 XDG_STATE_HOME=$rpc_state "$root/scripts/gpt-oss-rpc-worker.sh" --port "$w2" >/dev/null 2>&1

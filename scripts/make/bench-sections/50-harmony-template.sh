@@ -3,12 +3,8 @@
 # Summary: `make bench` row: the round trip that asks the server to render the Harmony prompt.
 #
 # local-infer.sh's Harmony path sends the prompt the server's own template renders (POST
-# /apply-template, one request per model request; whether the server renders Harmony at
-# all is asked once per run) instead of harmony.py's rendering. This starts the suite's
-# server on the tiny gpt-oss model (its own state directory, a free port), times both
-# renderings with `gpt-oss-py bench harmony-split` (BENCH_RUNS medians, without and with
-# the workspace tools), prints a Markdown section on stdout and writes
-# $BENCH_SECTIONS_DIR/50-harmony-template.json; progress on stderr. Section 6 of the
+# /apply-template, once per model request) instead of harmony.py's rendering: this times
+# both with `gpt-oss-py bench harmony-split` on the tiny gpt-oss model. Section 6 of the
 # report times whole local-infer.sh calls, this round trip included, against --raw.
 set -euo pipefail
 root=${BENCH_ROOT:?run by scripts/make/bench-report.sh}
