@@ -98,11 +98,16 @@ progress "1/6 gpt-oss-query.sh vs curl ($runs runs each)"
 raw_body="$scratch/raw.json"
 printf '{"prompt":"%s","n_predict":16,"temperature":0,"cache_prompt":true,"response_fields":["content","stop","stop_type","tokens_evaluated","tokens_predicted","truncated","timings"]}' \
   "$prompt" >"$raw_body"
+# with the floors of a Bash entrypoint (scripts/make/query-floor.sh): rows 1a and 1b
 for ((i = 0; i < runs; i++)); do
   time_ms a bare_curl /completion "$query_body"
   time_ms b "$root/scripts/gpt-oss-query.sh" "$prompt"
   echo "$a" >>"$scratch/curl-query"
   echo "$b" >>"$scratch/query"
+  for floor in exec coproc; do
+    time_ms a "$root/scripts/make/query-floor.sh" "$floor" "$url/completion" "$query_body"
+    echo "$a" >>"$scratch/floor-$floor"
+  done
 done
 progress "2/6 local-infer.sh --raw vs curl ($runs runs each)"
 for ((i = 0; i < runs; i++)); do
@@ -220,6 +225,7 @@ XDG_STATE_HOME=$harmony_state "$root/scripts/gpt-oss-fast.sh" stop --all >/dev/n
 
 # --- the report ---
 q_curl=$(stat_of "$scratch/curl-query" p50) q_ours=$(stat_of "$scratch/query" p50)
+f_exec=$(stat_of "$scratch/floor-exec" p50) f_coproc=$(stat_of "$scratch/floor-coproc" p50)
 r_curl=$(stat_of "$scratch/curl-raw" p50) r_ours=$(stat_of "$scratch/raw" p50)
 l_curl=$(stat_of "$scratch/curl-loop" p50)
 q_ratio=$(ratio "$q_ours" "$q_curl") r_ratio=$(ratio "$r_ours" "$r_curl")
@@ -252,6 +258,8 @@ model_name=${GPT_OSS_GGUF_MODEL_PATH##*/}
   echo "| # | measure | suite | baseline | ratio | target | result |"
   echo "|---|---|---|---|---|---|---|"
   echo "| 1 | gpt-oss-query.sh vs curl, same request (p50 ms of $runs interleaved) | $q_ours | $q_curl | $q_ratio | <= 1.05 | $(verdict "$q_ratio" '<=' 1.05) |"
+  echo "| 1a | floor: a Bash script that only execs curl (env, Bash start-up, exec) vs curl | $f_exec | $q_curl | $(ratio "$f_exec" "$q_curl") | (reported) | |"
+  echo "| 1b | floor: the query's design alone (coproc curl, its configuration, the reply read and printed) vs curl | $f_coproc | $q_curl | $(ratio "$f_coproc" "$q_curl") | (reported) | |"
   echo "| 2 | local-infer.sh --raw vs curl, same request (p50 ms of $runs interleaved) | $r_ours | $r_curl | $r_ratio | <= 1.10 | $(verdict "$r_ratio" '<=' 1.10) |"
   if ((own_server)); then
     s_suite=$(stat_of "$scratch/start-suite" p50) s_hand=$(stat_of "$scratch/start-hand" p50)
@@ -293,7 +301,8 @@ false, true, null = False, True, None  # the JSON pasted in below
 report = {
     "date": "$(date -u +%Y-%m-%dT%H:%MZ)", "cpu": "$cpu", "cores": $(nproc),
     "server_version": "$version", "model": "$model_name", "runs": $runs,
-    "query": {"suite_p50_ms": $q_ours, "curl_p50_ms": $q_curl, "ratio": $q_ratio, "target": 1.05},
+    "query": {"suite_p50_ms": $q_ours, "curl_p50_ms": $q_curl, "ratio": $q_ratio, "target": 1.05,
+              "floor_exec_p50_ms": $f_exec, "floor_coproc_p50_ms": $f_coproc},
     "local_infer_raw": {"suite_p50_ms": $r_ours, "curl_p50_ms": $r_curl, "ratio": $r_ratio, "target": 1.10},
     "bench_fidelity": {"bench_p50_ms": $bench_p50, "curl_loop_p50_ms": $l_curl, "deviation_pct": $b_dev, "target_pct": 5},
     "harmony": {"local_infer_harmony_p50_ms": $infer_harmony_ms, "local_infer_raw_p50_ms": $infer_raw_ms,
