@@ -193,6 +193,7 @@ if [[ "$word" == answers || "$word" == timeout ]]; then
   die "$EXIT_PORT_BUSY" "port $port on $client_host is already in use by another program; stop it or choose another port (GPT_OSS_RPC_WORKER_PORT or --port)"
 fi
 
+wait_port_bindable "$host" "$port" 60 # Linux keeps TIME_WAIT 60 s, whatever --timeout says
 say "command: $(quoted_argv)"
 record_argv "$dir" worker
 printf '%s\n' "$address" >"$dir/worker.addr"

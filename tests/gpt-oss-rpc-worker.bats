@@ -179,6 +179,32 @@ rpc_server() {
   assert_equal "$stderr" "gpt-oss-rpc-worker.sh: port $STUB_PORT on 127.0.0.1 is already in use by another program; stop it or choose another port (GPT_OSS_RPC_WORKER_PORT or --port)"
 }
 
+@test "a port a connection of this machine still holds (TIME_WAIT) is waited for, not a failed start" {
+  # The real worker binds without SO_REUSEADDR: until the kernel frees the port it dies
+  # with "Failed to create server socket". A connection from the port stands in for the
+  # TIME_WAIT (60 s): held for 2 s, then closed from the far side (no TIME_WAIT left).
+  local port
+  port=$(free_port)
+  python3 -c 'import socket, sys, time
+far = socket.create_server(("127.0.0.1", 0))
+near = socket.socket()
+near.bind(("127.0.0.1", int(sys.argv[1])))
+near.connect(far.getsockname())
+conn, _ = far.accept()
+print("held", flush=True)
+time.sleep(2)
+conn.close()
+time.sleep(0.2)
+near.close()' "$port" >"$BATS_TEST_TMPDIR/holder.out" 3>&- &
+  until [[ -s $BATS_TEST_TMPDIR/holder.out ]]; do sleep 0.05; done
+  FAKE_RPC_STRICT_BIND=1 run --separate-stderr "$WORKER" --port "$port"
+  assert_success
+  assert_output "127.0.0.1:$port"
+  [[ $stderr == *"port $port is still held by a connection of this machine (TIME_WAIT after a recent one); waiting up to 60s for the system to free it"* ]] || fail "$stderr"
+  accepts "$port"
+  "$WORKER" stop --port "$port" >/dev/null 2>&1
+}
+
 @test "a worker that exits during start-up fails at once with its log and exit 9" {
   local port
   port=$(free_port)

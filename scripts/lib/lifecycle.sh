@@ -270,6 +270,24 @@ quoted_argv() { # quoted_argv → the global array argv as one line a shell read
 
 port_in_use() { (: <"/dev/tcp/$1/$2") 2>/dev/null; } # port_in_use HOST PORT
 
+# wait_port_bindable HOST PORT SECS → waits, up to SECS, while a connection of this
+# machine still holds PORT (TIME_WAIT for 60 s after a recent one): ggml-rpc-server binds
+# without SO_REUSEADDR and dies with "Failed to create server socket" meanwhile. Linux
+# hands 32768-60999 out as client ports, so the RPC default 50052 meets one by chance.
+# Any other bind error is left to the binary to report.
+wait_port_bindable() {
+  local host=$1 port=$2 secs=$3 t0=$SECONDS said=0
+  until python3 -c 'import errno, socket, sys
+try:
+    socket.socket().bind((sys.argv[1], int(sys.argv[2])))
+except OSError as err:
+    sys.exit(3 if err.errno == errno.EADDRINUSE else 0)' "$host" "$port"; do
+    ((SECONDS - t0 < secs)) || return 0
+    ((said++)) || say "port $port is still held by a connection of this machine (TIME_WAIT after a recent one); waiting up to ${secs}s for the system to free it"
+    sleep 0.5
+  done
+}
+
 # acquire_lock DIR TIMEOUT_SECS WHAT → holds the start lock of DIR (release_lock frees
 # it): flock(2) on DIR/start.flock (scripts/lib/flock.sh: flock(1), or Python's fcntl on
 # macOS), which the kernel releases when its holder dies, so no lock is ever stale and

@@ -11,6 +11,8 @@ Environment (all optional):
   FAKE_RPC_FAIL=TEXT   print TEXT on stderr and exit 1 at once (a worker that cannot start)
   FAKE_RPC_DELAY_SECS  sleep this long before listening (a slow start)
   FAKE_RPC_HOLD=1      never close an accepted connection (a worker busy with its client)
+  FAKE_RPC_STRICT_BIND=1  bind as the real one does, without SO_REUSEADDR: a port that a
+                       connection of this machine still holds (TIME_WAIT) fails the start
 """
 
 from __future__ import annotations
@@ -45,8 +47,13 @@ def main(argv: list[str]) -> int:
     time.sleep(float(os.environ.get("FAKE_RPC_DELAY_SECS") or 0))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind((host, port))
+    if os.environ.get("FAKE_RPC_STRICT_BIND") != "1":
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        server.bind((host, port))
+    except OSError:
+        print("Failed to create server socket", file=sys.stderr)
+        return 1
     server.listen(1)
     print("Starting RPC server v3.0.0 (fake)")
     print(f"  endpoint       : {host}:{port}")
