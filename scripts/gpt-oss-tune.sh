@@ -258,8 +258,10 @@ restart_ours() {
       sleep 0.1
     done
     mapfile -t keepalive <<<"${restart_keepalive[$dir]:-}" # keepalive.sh URL SERVER_PID SECONDS ...
-    ((${#keepalive[@]} < 4)) \
-      || launch_keepalive "$dir" "${keepalive[1]}" "$started_pid" "${keepalive[@]:3}"
+    if ((${#keepalive[@]} >= 4)); then
+      launch_keepalive "$dir" "${keepalive[1]}" "$started_pid" "${keepalive[@]:3}"
+      keep_started # it stays up after the tuner exits, as the server does
+    fi
   done
   restart_argv=()
 }

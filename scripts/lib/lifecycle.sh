@@ -377,12 +377,15 @@ launch_instance() {
   : >"$log"
   run_unlocked "${launcher[@]}" "${argv[@]}" >>"$log" 2>&1 &
   started_pid=$!
-  record_pid "$dir" "$name" "$started_pid"
+  # Registered before the pid file is written: a signal that comes once the file is
+  # there (a supervisor that waited for it) must find the process on the cleanup list.
   on_failure_stop "$started_pid" "$grace" "$dir/$name.pid"
+  record_pid "$dir" "$name" "$started_pid"
 }
 
 # launch_keepalive DIR URL SERVER_PID SECS SLOT → scripts/lib/keepalive.sh in the
-# background, recorded in DIR as NAME=keepalive; sets keepalive_started.
+# background, recorded in DIR as NAME=keepalive (stopped if the start fails, as
+# launch_instance's process is); sets keepalive_started.
 launch_keepalive() {
   local dir=$1
   shift
@@ -390,6 +393,7 @@ launch_keepalive() {
   record_argv "$dir" keepalive
   run_unlocked nohup "${argv[@]}" >/dev/null 2>&1 &
   keepalive_started=$!
+  on_failure_stop "$keepalive_started" 1 "$dir/keepalive.pid"
   record_pid "$dir" keepalive "$keepalive_started"
 }
 

@@ -126,7 +126,6 @@ warm_up() {
 start_keepalive() { # start_keepalive SERVER_PID
   ((keepalive > 0)) || return 0
   launch_keepalive "$state" "$url" "$1" "$keepalive" "$((${slots:-$parallel} - 1))" "$state/server.log"
-  on_failure_stop "$keepalive_started" 1 "$state/keepalive.pid"
 }
 
 read_props() { # read_props → sets slot_ctx and slots from /props
